@@ -1,0 +1,319 @@
+/**
+ * A channel: one consumer group's copy of a topic's stream (nsq `nsqd/channel.go`).
+ *
+ * Messages wait in the memory queue (then the backend past `--mem-queue-size`) until a subscribed
+ * client is ready; `dispatch()` hands them out round-robin to clients whose in-flight count is below
+ * their RDY. Delivered messages sit in the in-flight queue until FIN, REQ or timeout; REQ with a
+ * delay and DPUB put them in the deferred queue. The nsqd-wide scan loop expires both queues.
+ */
+import type { Message } from "../protocol/message.ts";
+import { isEphemeral } from "../protocol/names.ts";
+import { type BackendQueue, DummyBackend, MemoryBackend } from "./backend_queue.ts";
+import { InFlightQueue } from "./in_flight_queue.ts";
+import { MessageQueue } from "./message_queue.ts";
+import type { NsqdOptions } from "./options.ts";
+
+/** What a channel needs of a subscribed client. */
+export interface Consumer {
+  readonly id: number;
+  /** Whether the client can take one more message now (RDY, in-flight, back-pressure). */
+  isReadyForMessages(): boolean;
+  /** Delivers a message (the channel has already counted it in flight). */
+  deliver(msg: Message): void;
+  /** One of its in-flight messages timed out. */
+  timedOutMessage(): void;
+  /** The channel is going away: close the connection. */
+  closeForChannelDelete(): void;
+}
+
+/** What a channel needs of its nsqd and topic. */
+export interface ChannelContext {
+  readonly options: NsqdOptions;
+  /** A message could not be stored (disk error): report it in /ping and /stats health. */
+  setHealth(err: Error | null): void;
+  /** The last client of an ephemeral channel left. */
+  onEphemeralChannelEmpty(channel: Channel): void;
+}
+
+export class Channel {
+  readonly topicName: string;
+  readonly name: string;
+  readonly ephemeral: boolean;
+  readonly #ctx: ChannelContext;
+  readonly #memQueueSize: number;
+  #memQueue: MessageQueue;
+  #backend: BackendQueue;
+  #inFlight = new Map<string, Message>();
+  #inFlightPQ = new InFlightQueue();
+  #deferred = new Map<string, Message>();
+  #deferredPQ = new InFlightQueue();
+  #clients = new Map<number, Consumer>();
+  #clientList: Consumer[] = [];
+  #rr = 0;
+  #preferBackend = false;
+  #dispatching = false;
+  #paused = false;
+  #exiting = false;
+
+  messageCount = 0;
+  requeueCount = 0;
+  timeoutCount = 0;
+
+  constructor(topicName: string, name: string, ctx: ChannelContext) {
+    this.topicName = topicName;
+    this.name = name;
+    this.ephemeral = isEphemeral(name);
+    this.#ctx = ctx;
+    this.#memQueueSize = ctx.options.memQueueSize;
+    this.#memQueue = new MessageQueue(Math.min(this.#memQueueSize, 1024));
+    this.#backend = this.ephemeral ? new DummyBackend() : new MemoryBackend();
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+  get exiting(): boolean {
+    return this.#exiting;
+  }
+  /** Memory queue + backend, as /stats `depth` (in-flight and deferred are not included). */
+  get depth(): number {
+    return this.#memQueue.length + this.#backend.depth;
+  }
+  get backendDepth(): number {
+    return this.#backend.depth;
+  }
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+  get deferredCount(): number {
+    return this.#deferred.size;
+  }
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+  get clients(): readonly Consumer[] {
+    return this.#clientList;
+  }
+
+  /** A message from the topic (counted in message_count). */
+  putMessage(msg: Message): void {
+    this.messageCount++;
+    this.#put(msg);
+  }
+
+  /** A deferred message from the topic (DPUB, `/pub?defer`): straight to the deferred queue. */
+  putMessageDeferred(msg: Message, deferMs: number): void {
+    this.messageCount++;
+    this.#startDeferredTimeout(msg, deferMs);
+  }
+
+  addClient(client: Consumer): void {
+    if (this.#clients.has(client.id)) return;
+    const max = this.#ctx.options.maxChannelConsumers;
+    if (max !== 0 && this.#clients.size >= max) {
+      throw new Error(`consumers for ${this.topicName}:${this.name} exceeds limit of ${max}`);
+    }
+    this.#clients.set(client.id, client);
+    this.#clientList.push(client);
+  }
+
+  removeClient(clientId: number): void {
+    const client = this.#clients.get(clientId);
+    if (!client) return;
+    this.#clients.delete(clientId);
+    this.#clientList.splice(this.#clientList.indexOf(client), 1);
+    if (this.#clients.size === 0 && this.ephemeral) this.#ctx.onEphemeralChannelEmpty(this);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  unpause(): void {
+    this.#paused = false;
+    this.dispatch();
+  }
+
+  /** Hands queued messages to ready clients until one side runs out. */
+  dispatch(): void {
+    if (this.#dispatching || this.#paused) return;
+    const clients = this.#clientList;
+    if (clients.length === 0) return;
+    this.#dispatching = true;
+    try {
+      while (this.#memQueue.length > 0 || this.#backend.depth > 0) {
+        const client = this.#nextReadyClient(clients);
+        if (client === undefined) break;
+        const msg = this.#take();
+        if (msg === undefined) break;
+        this.#send(client, msg);
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  finishMessage(clientId: number, id: string): Message {
+    const msg = this.#popInFlight(clientId, id);
+    this.#inFlightPQ.remove(msg);
+    return msg;
+  }
+
+  /** REQ: timeout 0 puts it back now, otherwise into the deferred queue. */
+  requeueMessage(clientId: number, id: string, timeoutMs: number): void {
+    const msg = this.#popInFlight(clientId, id);
+    this.#inFlightPQ.remove(msg);
+    this.requeueCount++;
+    if (timeoutMs === 0) {
+      if (this.#exiting) throw new Error("exiting");
+      this.#put(msg);
+      return;
+    }
+    this.#startDeferredTimeout(msg, timeoutMs);
+  }
+
+  /** TOUCH: a new deadline of now + msgTimeout, capped at delivery + --max-msg-timeout. */
+  touchMessage(clientId: number, id: string, clientMsgTimeout: number): void {
+    const msg = this.#inFlight.get(id);
+    if (msg === undefined) throw new Error("ID not in flight");
+    if (msg.clientId !== clientId) throw new Error("client does not own message");
+    this.#inFlightPQ.remove(msg);
+    let deadline = Date.now() + clientMsgTimeout;
+    const cap = msg.deliveryTs + this.#ctx.options.maxMsgTimeout;
+    if (deadline - msg.deliveryTs >= this.#ctx.options.maxMsgTimeout) deadline = cap;
+    msg.pri = deadline;
+    this.#inFlightPQ.push(msg);
+  }
+
+  /** Times out expired in-flight messages (equivalent to REQ 0). Returns whether any expired. */
+  processInFlightQueue(now: number): boolean {
+    let dirty = false;
+    let msg;
+    while ((msg = this.#inFlightPQ.peekAndShift(now)) !== undefined) {
+      dirty = true;
+      this.#inFlight.delete(msg.id);
+      this.timeoutCount++;
+      this.#clients.get(msg.clientId)?.timedOutMessage();
+      this.#put(msg);
+    }
+    return dirty;
+  }
+
+  /** Moves due deferred messages back to the queue. Returns whether any were due. */
+  processDeferredQueue(now: number): boolean {
+    let dirty = false;
+    let msg;
+    while ((msg = this.#deferredPQ.peekAndShift(now)) !== undefined) {
+      dirty = true;
+      this.#deferred.delete(msg.id);
+      this.#put(msg);
+    }
+    return dirty;
+  }
+
+  /** The earliest in-flight or deferred deadline (ms), or Infinity. */
+  get nextDeadline(): number {
+    return Math.min(this.#inFlightPQ.nextDeadline, this.#deferredPQ.nextDeadline);
+  }
+
+  /** Drops every queued, in-flight and deferred message (`/channel/empty`). */
+  empty(): void {
+    this.#memQueue.clear();
+    this.#backend.empty();
+    this.#inFlight.clear();
+    this.#inFlightPQ.drain();
+    this.#deferred.clear();
+    this.#deferredPQ.drain();
+  }
+
+  /** Deletes the channel: its clients are disconnected and its messages dropped. */
+  delete(): void {
+    this.#exiting = true;
+    for (const client of [...this.#clientList]) client.closeForChannelDelete();
+    this.empty();
+  }
+
+  /** Marks the channel as shutting down and hands back every message it holds, in-flight and deferred included. */
+  close(): Message[] {
+    this.#exiting = true;
+    const out = this.#memQueue.drain();
+    out.push(...this.#backend.drain(), ...this.#inFlightPQ.drain(), ...this.#deferredPQ.drain());
+    this.#inFlight.clear();
+    this.#deferred.clear();
+    return out;
+  }
+
+  #put(msg: Message): void {
+    const clients = this.#clientList;
+    // Fast path: nothing is waiting, so hand it straight to a ready client.
+    if (
+      !this.#dispatching && !this.#paused && clients.length > 0 && this.#memQueue.length === 0 &&
+      this.#backend.depth === 0
+    ) {
+      const client = this.#nextReadyClient(clients);
+      if (client !== undefined) {
+        this.#send(client, msg);
+        return;
+      }
+    }
+    if (this.#memQueue.length < this.#memQueueSize) {
+      this.#memQueue.push(msg);
+    } else {
+      try {
+        this.#backend.put(msg);
+        this.#ctx.setHealth(null);
+      } catch (err) {
+        this.#ctx.setHealth(err as Error);
+        throw err;
+      }
+    }
+    if (clients.length > 0) this.dispatch();
+  }
+
+  #take(): Message | undefined {
+    // Go's select picks memory or disk at random when both are ready: alternate between them.
+    this.#preferBackend = !this.#preferBackend;
+    if (this.#preferBackend && this.#backend.depth > 0) return this.#backend.read() ?? this.#memQueue.shift();
+    return this.#memQueue.shift() ?? this.#backend.read();
+  }
+
+  #nextReadyClient(clients: Consumer[]): Consumer | undefined {
+    const n = clients.length;
+    for (let i = 0; i < n; i++) {
+      if (this.#rr >= n) this.#rr = 0;
+      const client = clients[this.#rr++];
+      if (client.isReadyForMessages()) return client;
+    }
+    return undefined;
+  }
+
+  #send(client: Consumer, msg: Message): void {
+    client.deliver(msg);
+  }
+
+  /** Called by a client just before it writes a message: counts it in flight. */
+  startInFlightTimeout(msg: Message, clientId: number, timeoutMs: number): void {
+    const now = Date.now();
+    msg.clientId = clientId;
+    msg.deliveryTs = now;
+    msg.pri = now + timeoutMs;
+    if (this.#inFlight.has(msg.id)) throw new Error("ID already in flight");
+    this.#inFlight.set(msg.id, msg);
+    this.#inFlightPQ.push(msg);
+  }
+
+  #popInFlight(clientId: number, id: string): Message {
+    const msg = this.#inFlight.get(id);
+    if (msg === undefined) throw new Error("ID not in flight");
+    if (msg.clientId !== clientId) throw new Error("client does not own message");
+    this.#inFlight.delete(id);
+    return msg;
+  }
+
+  #startDeferredTimeout(msg: Message, timeoutMs: number): void {
+    if (this.#deferred.has(msg.id)) throw new Error("ID already deferred");
+    msg.pri = Date.now() + timeoutMs;
+    this.#deferred.set(msg.id, msg);
+    this.#deferredPQ.push(msg);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The nsqd broker (nsq `nsqd/nsqd.go`): topics, clients, listeners, and the scan loop that expires
+ * in-flight and deferred messages. Everything runtime-specific comes in through the `Platform`, so
+ * several brokers can live in one process.
+ */
+import type { Conn, Listener, NetAddr, Platform } from "../platform/types.ts";
+import { formatListenAddr, parseHostPort } from "./address.ts";
+import type { Channel } from "./channel.ts";
+import { ClientV2 } from "./client_v2.ts";
+import { createHttpApp } from "./http.ts";
+import { Logger } from "./logger.ts";
+import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
+import { ProtocolV2 } from "./protocol_v2.ts";
+import { Topic, type TopicContext } from "./topic.ts";
+import { NSQ_VERSION, RELEASE_VERSION } from "./version.ts";
+
+/** nsqd's QueueScanInterval: how often in-flight and deferred deadlines are checked. */
+const QUEUE_SCAN_INTERVAL_MS = 100;
+
+export class Nsqd {
+  readonly version = NSQ_VERSION;
+  readonly platform: Platform;
+  readonly options: NsqdOptions;
+  readonly logger: Logger;
+  /** Unix seconds. */
+  readonly startTime = Math.floor(Date.now() / 1000);
+  #topics = new Map<string, Topic>();
+  #clients = new Map<number, ClientV2>();
+  #clientSeq = 0;
+  #health: Error | null = null;
+  #tcpListener: Listener | null = null;
+  #httpListener: Listener | null = null;
+  #scanTimer: ReturnType<typeof setInterval> | undefined;
+  #exiting = false;
+  #topicCtx: TopicContext;
+
+  constructor(platform: Platform, options: NsqdOptions, logWrite?: (line: string) => void) {
+    validateNsqdOptions(options);
+    this.platform = platform;
+    this.options = options;
+    this.logger = new Logger(logWrite ?? ((line) => platform.writeStderr(line)), options.logPrefix, options.logLevel);
+    this.#topicCtx = {
+      options,
+      setHealth: (err) => this.setHealth(err),
+      onEphemeralTopicEmpty: (topic) => this.deleteExistingTopic(topic.name),
+      onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
+    };
+  }
+
+  /** The bound TCP address (after `start()`). */
+  get tcpAddr(): NetAddr | null {
+    return this.#tcpListener?.addr ?? null;
+  }
+  /** The bound HTTP address (after `start()`), or null when HTTP is disabled. */
+  get httpAddr(): NetAddr | null {
+    return this.#httpListener?.addr ?? null;
+  }
+  get authEnabled(): boolean {
+    return false;
+  }
+  get exiting(): boolean {
+    return this.#exiting;
+  }
+  /** `OK` or `NOK - <error>` (/ping, /stats). */
+  get health(): string {
+    return this.#health === null ? "OK" : `NOK - ${this.#health.message}`;
+  }
+  get isHealthy(): boolean {
+    return this.#health === null;
+  }
+
+  setHealth(err: Error | null): void {
+    if (err !== null && this.#health === null) this.logger.error(`unhealthy - ${err.message}`);
+    this.#health = err;
+  }
+
+  /** Binds the listeners and starts serving. */
+  async start(): Promise<void> {
+    this.logger.info(`nsqd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`);
+    this.logger.info(`ID: ${this.options.nodeId}`);
+    const tcpAddr = parseHostPort(this.options.tcpAddress);
+    this.#tcpListener = await this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn));
+    this.logger.info(`TCP: listening on ${formatListenAddr(this.#tcpListener.addr)}`);
+    if (this.options.httpAddress !== "") {
+      const app = createHttpApp(this);
+      const httpAddr = parseHostPort(this.options.httpAddress);
+      try {
+        this.#httpListener = await this.platform.serve(httpAddr, (req, info) => app.fetch(req, info));
+      } catch (err) {
+        await this.#tcpListener.close();
+        throw err;
+      }
+      this.logger.info(`HTTP: listening on ${formatListenAddr(this.#httpListener.addr)}`);
+    }
+    this.#scanTimer = setInterval(() => this.#queueScan(), QUEUE_SCAN_INTERVAL_MS);
+  }
+
+  /** Stops listening, disconnects clients and stops every topic. */
+  async close(): Promise<void> {
+    if (this.#exiting) return;
+    this.#exiting = true;
+    clearInterval(this.#scanTimer);
+    this.#scanTimer = undefined;
+    await this.#tcpListener?.close();
+    for (const client of [...this.#clients.values()]) client.conn.close();
+    await this.#httpListener?.close();
+    for (const topic of this.#topics.values()) topic.close();
+    this.logger.info("NSQ: exiting");
+  }
+
+  // ---- clients ----------------------------------------------------------------------------------
+
+  /** Registers a client after a good magic. */
+  addClient(conn: Conn): ClientV2 {
+    const client = new ClientV2(++this.#clientSeq, conn, {
+      options: this.options,
+      debug: (msg) => this.logger.debug(msg),
+    });
+    this.#clients.set(client.id, client);
+    return client;
+  }
+
+  removeClient(client: ClientV2): void {
+    this.#clients.delete(client.id);
+    // In-flight messages are not requeued now: they time out (shared/nsq-reference.md §1.9).
+    client.channel?.removeClient(client.id);
+  }
+
+  get clients(): IterableIterator<ClientV2> {
+    return this.#clients.values();
+  }
+
+  // ---- topics -----------------------------------------------------------------------------------
+
+  /** Returns the topic, creating it if needed. */
+  getTopic(name: string): Topic {
+    let topic = this.#topics.get(name);
+    if (topic !== undefined) return topic;
+    topic = new Topic(name, this.#topicCtx);
+    this.#topics.set(name, topic);
+    this.logger.info(`TOPIC(${name}): created`);
+    return topic;
+  }
+
+  getExistingTopic(name: string): Topic | undefined {
+    return this.#topics.get(name);
+  }
+
+  /** Deletes a topic and its channels; throws if it does not exist. */
+  deleteExistingTopic(name: string): void {
+    const topic = this.#topics.get(name);
+    if (topic === undefined) throw new Error("topic does not exist");
+    this.#topics.delete(name);
+    topic.delete();
+    this.logger.info(`TOPIC(${name}): deleted`);
+  }
+
+  /** Topics sorted by name. */
+  get topics(): Topic[] {
+    return [...this.#topics.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  #onChannelChange(topic: Topic, channel: Channel, created: boolean): void {
+    this.logger.info(`TOPIC(${topic.name}): ${created ? "new" : "deleting"} channel(${channel.name})`);
+  }
+
+  /** Expires in-flight and deferred messages of every channel whose earliest deadline has passed. */
+  #queueScan(): void {
+    const now = Date.now();
+    for (const topic of this.#topics.values()) {
+      for (const channel of topic.channelList) {
+        if (channel.nextDeadline > now) continue;
+        channel.processInFlightQueue(now);
+        channel.processDeferredQueue(now);
+      }
+    }
+  }
+}

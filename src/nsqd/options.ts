@@ -1,0 +1,238 @@
+/**
+ * nsqd's options (shared/nsq-reference.md §4.1): one table gives each option its flag name, its
+ * config-file key, its kind and its default, so the command line, a config file and
+ * `/config/:opt` all agree. Durations are held in milliseconds.
+ */
+import { createHash } from "node:crypto";
+import { LogLevel } from "./logger.ts";
+
+export interface NsqdOptions {
+  nodeId: number;
+  logLevel: LogLevel;
+  logPrefix: string;
+  verbose: boolean;
+  tcpAddress: string;
+  httpAddress: string;
+  httpsAddress: string;
+  broadcastAddress: string;
+  broadcastTcpPort: number;
+  broadcastHttpPort: number;
+  lookupdTcpAddresses: string[];
+  authHttpAddresses: string[];
+  authHttpRequestMethod: string;
+  httpClientConnectTimeout: number;
+  httpClientRequestTimeout: number;
+  topologyRegion: string;
+  topologyZone: string;
+  dataPath: string;
+  memQueueSize: number;
+  maxBytesPerFile: number;
+  syncEvery: number;
+  syncTimeout: number;
+  queueScanWorkerPoolMax: number;
+  queueScanSelectionCount: number;
+  msgTimeout: number;
+  maxMsgTimeout: number;
+  maxMsgSize: number;
+  maxReqTimeout: number;
+  maxBodySize: number;
+  maxHeartbeatInterval: number;
+  maxRdyCount: number;
+  maxOutputBufferSize: number;
+  maxOutputBufferTimeout: number;
+  minOutputBufferTimeout: number;
+  outputBufferTimeout: number;
+  maxChannelConsumers: number;
+  statsdAddress: string;
+  statsdInterval: number;
+  statsdMemStats: boolean;
+  statsdPrefix: string;
+  statsdUdpPacketSize: number;
+  statsdExcludeEphemeral: boolean;
+  e2eProcessingLatencyPercentiles: number[];
+  e2eProcessingLatencyWindowTime: number;
+  tlsCert: string;
+  tlsKey: string;
+  tlsClientAuthPolicy: string;
+  tlsRootCaFile: string;
+  tlsRequired: string;
+  tlsMinVersion: string;
+  deflate: boolean;
+  maxDeflateLevel: number;
+  snappy: boolean;
+  enableExperiment: string[];
+}
+
+export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
+
+/** One configurable option: its flag, its config-file key (flag with `-` → `_` unless set) and kind. */
+export interface OptionSpec {
+  flag: string;
+  key: keyof NsqdOptions | null;
+  cfg?: string;
+  kind: OptionKind;
+  usage: string;
+}
+
+/** Every nsqd flag, in upstream's order. `key: null` = accepted but has no option (deprecated). */
+export const NSQD_OPTION_SPECS: OptionSpec[] = [
+  { flag: "log-level", key: "logLevel", kind: "loglevel", usage: "set log verbosity: debug, info, warn, error, or fatal" },
+  { flag: "log-prefix", key: "logPrefix", kind: "string", usage: "log message prefix" },
+  { flag: "verbose", key: "verbose", kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
+  { flag: "node-id", key: "nodeId", cfg: "id", kind: "int", usage: "unique part for message IDs, (int) in range [0,1024) (default is hash of hostname)" },
+  { flag: "worker-id", key: null, kind: "bool", usage: "[deprecated] use --node-id" },
+  { flag: "https-address", key: "httpsAddress", kind: "string", usage: "<addr>:<port> to listen on for HTTPS clients" },
+  { flag: "http-address", key: "httpAddress", kind: "string", usage: "<addr>:<port> to listen on for HTTP clients" },
+  { flag: "tcp-address", key: "tcpAddress", kind: "string", usage: "<addr>:<port> to listen on for TCP clients" },
+  { flag: "auth-http-address", key: "authHttpAddresses", cfg: "auth_http_addresses", kind: "strings", usage: "<addr>:<port> or a full url to query auth server (may be given multiple times)" },
+  { flag: "auth-http-request-method", key: "authHttpRequestMethod", cfg: "auth_http_request_method", kind: "string", usage: "HTTP method to use for auth server requests (get or post)" },
+  { flag: "broadcast-address", key: "broadcastAddress", kind: "string", usage: "address that will be registered with lookupd (defaults to the OS hostname)" },
+  { flag: "broadcast-tcp-port", key: "broadcastTcpPort", kind: "int", usage: "TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on)" },
+  { flag: "broadcast-http-port", key: "broadcastHttpPort", kind: "int", usage: "HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)" },
+  { flag: "lookupd-tcp-address", key: "lookupdTcpAddresses", cfg: "nsqlookupd_tcp_addresses", kind: "strings", usage: "lookupd TCP address (may be given multiple times)" },
+  { flag: "http-client-connect-timeout", key: "httpClientConnectTimeout", cfg: "http_client_connect_timeout", kind: "duration", usage: "timeout for HTTP connect" },
+  { flag: "http-client-request-timeout", key: "httpClientRequestTimeout", cfg: "http_client_request_timeout", kind: "duration", usage: "timeout for HTTP request" },
+  { flag: "topology-region", key: "topologyRegion", kind: "string", usage: "A region represents a larger domain, typically a geographical region that encompasses multiple zones" },
+  { flag: "topology-zone", key: "topologyZone", kind: "string", usage: "A zone represents a logical failure domain" },
+  { flag: "data-path", key: "dataPath", kind: "string", usage: "path to store disk-backed messages" },
+  { flag: "mem-queue-size", key: "memQueueSize", kind: "int", usage: "number of messages to keep in memory (per topic/channel)" },
+  { flag: "max-bytes-per-file", key: "maxBytesPerFile", kind: "int", usage: "number of bytes per diskqueue file before rolling" },
+  { flag: "sync-every", key: "syncEvery", kind: "int", usage: "number of messages per diskqueue fsync" },
+  { flag: "sync-timeout", key: "syncTimeout", kind: "duration", usage: "duration of time per diskqueue fsync" },
+  { flag: "queue-scan-worker-pool-max", key: "queueScanWorkerPoolMax", kind: "int", usage: "max concurrency for checking in-flight and deferred message timeouts" },
+  { flag: "queue-scan-selection-count", key: "queueScanSelectionCount", kind: "int", usage: "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts" },
+  { flag: "msg-timeout", key: "msgTimeout", kind: "duration", usage: "default duration to wait before auto-requeing a message" },
+  { flag: "max-msg-timeout", key: "maxMsgTimeout", kind: "duration", usage: "maximum duration before a message will timeout" },
+  { flag: "max-msg-size", key: "maxMsgSize", kind: "int", usage: "maximum size of a single message in bytes" },
+  { flag: "max-req-timeout", key: "maxReqTimeout", kind: "duration", usage: "maximum requeuing timeout for a message" },
+  { flag: "max-body-size", key: "maxBodySize", kind: "int", usage: "maximum size of a single command body" },
+  { flag: "max-heartbeat-interval", key: "maxHeartbeatInterval", kind: "duration", usage: "maximum client configurable duration of time between client heartbeats" },
+  { flag: "max-rdy-count", key: "maxRdyCount", kind: "int", usage: "maximum RDY count for a client" },
+  { flag: "max-output-buffer-size", key: "maxOutputBufferSize", kind: "int", usage: "maximum client configurable size (in bytes) for a client output buffer" },
+  { flag: "max-output-buffer-timeout", key: "maxOutputBufferTimeout", kind: "duration", usage: "maximum client configurable duration of time between flushing to a client" },
+  { flag: "min-output-buffer-timeout", key: "minOutputBufferTimeout", kind: "duration", usage: "minimum client configurable duration of time between flushing to a client" },
+  { flag: "output-buffer-timeout", key: "outputBufferTimeout", kind: "duration", usage: "default duration of time between flushing data to clients" },
+  { flag: "max-channel-consumers", key: "maxChannelConsumers", kind: "int", usage: "maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited)" },
+  { flag: "statsd-address", key: "statsdAddress", kind: "string", usage: "UDP <addr>:<port> of a statsd daemon for pushing stats" },
+  { flag: "statsd-interval", key: "statsdInterval", kind: "duration", usage: "duration between pushing to statsd" },
+  { flag: "statsd-mem-stats", key: "statsdMemStats", kind: "bool", usage: "toggle sending memory and GC stats to statsd" },
+  { flag: "statsd-prefix", key: "statsdPrefix", kind: "string", usage: "prefix used for keys sent to statsd (%s for host replacement)" },
+  { flag: "statsd-udp-packet-size", key: "statsdUdpPacketSize", kind: "int", usage: "the size in bytes of statsd UDP packets" },
+  { flag: "statsd-exclude-ephemeral", key: "statsdExcludeEphemeral", kind: "bool", usage: "Skip ephemeral topics and channels when sending stats to statsd" },
+  { flag: "e2e-processing-latency-percentile", key: "e2eProcessingLatencyPercentiles", cfg: "e2e_processing_latency_percentiles", kind: "floats", usage: "message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.5', default none)" },
+  { flag: "e2e-processing-latency-window-time", key: "e2eProcessingLatencyWindowTime", kind: "duration", usage: "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)" },
+  { flag: "tls-cert", key: "tlsCert", kind: "string", usage: "path to certificate file" },
+  { flag: "tls-key", key: "tlsKey", kind: "string", usage: "path to key file" },
+  { flag: "tls-client-auth-policy", key: "tlsClientAuthPolicy", kind: "string", usage: "client certificate auth policy ('require' or 'require-verify')" },
+  { flag: "tls-root-ca-file", key: "tlsRootCaFile", kind: "string", usage: "path to certificate authority file" },
+  { flag: "tls-required", key: "tlsRequired", kind: "string", usage: "require TLS for client connections (true, false, tcp-https)" },
+  { flag: "tls-min-version", key: "tlsMinVersion", kind: "string", usage: "minimum SSL/TLS version acceptable ('ssl3.0', 'tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3')" },
+  { flag: "deflate", key: "deflate", kind: "bool", usage: "enable deflate feature negotiation (client compression)" },
+  { flag: "max-deflate-level", key: "maxDeflateLevel", kind: "int", usage: "max deflate compression level a client can negotiate (> values == > nsqd CPU usage)" },
+  { flag: "snappy", key: "snappy", kind: "bool", usage: "enable snappy feature negotiation (client compression)" },
+  { flag: "enable-experiment", key: "enableExperiment", cfg: "enable_experiment", kind: "strings", usage: "enable experimental feature (may be given multiple times) (valid options: topology-aware-consumption)" },
+];
+
+/** The config-file / `/config/:opt` name of an option. */
+export function configKey(spec: OptionSpec): string {
+  return spec.cfg ?? spec.flag.replaceAll("-", "_");
+}
+
+/** nsqd's default node ID: crc32(md5(hostname)) % 1024. */
+export function defaultNodeId(hostname: string): number {
+  const digest = createHash("md5").update(hostname).digest();
+  return crc32(digest) % 1024;
+}
+
+/** The defaults of `nsqd/options.go` `NewOptions`, with durations in ms. */
+export function defaultNsqdOptions(hostname: string): NsqdOptions {
+  return {
+    nodeId: defaultNodeId(hostname),
+    logLevel: LogLevel.info,
+    logPrefix: "[nsqd] ",
+    verbose: false,
+    tcpAddress: "0.0.0.0:4150",
+    httpAddress: "0.0.0.0:4151",
+    httpsAddress: "0.0.0.0:4152",
+    broadcastAddress: hostname,
+    broadcastTcpPort: 0,
+    broadcastHttpPort: 0,
+    lookupdTcpAddresses: [],
+    authHttpAddresses: [],
+    authHttpRequestMethod: "get",
+    httpClientConnectTimeout: 2000,
+    httpClientRequestTimeout: 5000,
+    topologyRegion: "",
+    topologyZone: "",
+    dataPath: "",
+    memQueueSize: 10000,
+    maxBytesPerFile: 100 * 1024 * 1024,
+    syncEvery: 2500,
+    syncTimeout: 2000,
+    queueScanWorkerPoolMax: 4,
+    queueScanSelectionCount: 20,
+    msgTimeout: 60_000,
+    maxMsgTimeout: 15 * 60_000,
+    maxMsgSize: 1024 * 1024,
+    maxReqTimeout: 60 * 60_000,
+    maxBodySize: 5 * 1024 * 1024,
+    maxHeartbeatInterval: 60_000,
+    maxRdyCount: 2500,
+    maxOutputBufferSize: 64 * 1024,
+    maxOutputBufferTimeout: 30_000,
+    minOutputBufferTimeout: 25,
+    outputBufferTimeout: 250,
+    maxChannelConsumers: 0,
+    statsdAddress: "",
+    statsdInterval: 60_000,
+    statsdMemStats: true,
+    statsdPrefix: "nsq.%s",
+    statsdUdpPacketSize: 508,
+    statsdExcludeEphemeral: false,
+    e2eProcessingLatencyPercentiles: [],
+    e2eProcessingLatencyWindowTime: 10 * 60_000,
+    tlsCert: "",
+    tlsKey: "",
+    tlsClientAuthPolicy: "",
+    tlsRootCaFile: "",
+    tlsRequired: "false",
+    tlsMinVersion: "tls1.0",
+    deflate: true,
+    maxDeflateLevel: 6,
+    snappy: true,
+    enableExperiment: [],
+  };
+}
+
+/** Checks what `nsqd.New` checks; throws a RangeError a user can act on. */
+export function validateNsqdOptions(o: NsqdOptions): void {
+  if (o.maxDeflateLevel < 1 || o.maxDeflateLevel > 9) throw new RangeError("--max-deflate-level must be [1,9]");
+  if (o.nodeId < 0 || o.nodeId >= 1024) throw new RangeError("--node-id must be [0,1024)");
+  if (o.authHttpRequestMethod !== "get" && o.authHttpRequestMethod !== "post") {
+    throw new RangeError("--auth-http-request-method must be post or get");
+  }
+  for (const p of o.e2eProcessingLatencyPercentiles) {
+    if (!(p > 0 && p <= 1)) throw new RangeError(`invalid E2E processing latency percentile: ${p}`);
+  }
+  if (o.tlsRequired !== "false" && (o.tlsCert === "" || o.tlsKey === "")) {
+    throw new RangeError("cannot require TLS client connections without TLS key and cert");
+  }
+  if (o.memQueueSize < 0) throw new RangeError("--mem-queue-size must be >= 0");
+}
+
+let CRC_TABLE: Uint32Array | undefined;
+
+/** CRC-32 (IEEE), as Go's `crc32.ChecksumIEEE`. */
+export function crc32(bytes: Uint8Array): number {
+  if (!CRC_TABLE) {
+    CRC_TABLE = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      CRC_TABLE[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}

@@ -1,0 +1,660 @@
+/**
+ * The V2 protocol of one TCP connection (nsq `nsqd/tcp.go` + `nsqd/protocol_v2.go`): the magic, the
+ * read loop, and every command (shared/nsq-reference.md §1.5–1.8).
+ *
+ * Commands are executed as soon as the parser hands over their parts, in upstream's order of checks,
+ * so each error comes at the same point in the byte stream as upstream's. A `ClientError` thrown by
+ * a command becomes an error frame here and nowhere else; fatal ones then close the connection.
+ */
+import type { Conn, SocketEvents } from "../platform/types.ts";
+import { byteToBase10 } from "../protocol/byte_base10.ts";
+import { CommandParser, type CommandSink } from "../protocol/command_parser.ts";
+import { ClientError, ErrorCode, NonFatalClientError } from "../protocol/errors.ts";
+import { encodeFrame, FrameType } from "../protocol/frame.ts";
+import { goBytesString, goQuote } from "../protocol/go_format.ts";
+import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs } from "../protocol/message.ts";
+import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import { ClientState, ClientV2 } from "./client_v2.ts";
+import { decodeIdentify, type IdentifyData } from "./identify.ts";
+import type { Nsqd } from "./nsqd.ts";
+import type { Topic } from "./topic.ts";
+
+const MAGIC_V2 = "  V2";
+const OK = new TextEncoder().encode("OK");
+const CLOSE_WAIT = new TextEncoder().encode("CLOSE_WAIT");
+const encoder = new TextEncoder();
+
+/** Which part of which command the parser is reading (names the read that failed at EOF). */
+const Step = {
+  None: 0,
+  IdentifySize: 1,
+  IdentifyBody: 2,
+  AuthSize: 3,
+  AuthBody: 4,
+  PubSize: 5,
+  PubBody: 6,
+  DpubSize: 7,
+  DpubBody: 8,
+  MpubSize: 9,
+  MpubCount: 10,
+  MpubMsgSize: 11,
+  MpubMsgBody: 12,
+} as const;
+type Step = typeof Step[keyof typeof Step];
+
+const EOF_ERRORS: Record<number, [ErrorCode, string]> = {
+  [Step.IdentifySize]: [ErrorCode.BadBody, "IDENTIFY failed to read body size"],
+  [Step.IdentifyBody]: [ErrorCode.BadBody, "IDENTIFY failed to read body"],
+  [Step.AuthSize]: [ErrorCode.BadBody, "AUTH failed to read body size"],
+  [Step.AuthBody]: [ErrorCode.BadBody, "AUTH failed to read body"],
+  [Step.PubSize]: [ErrorCode.BadMessage, "PUB failed to read message body size"],
+  [Step.PubBody]: [ErrorCode.BadMessage, "PUB failed to read message body"],
+  [Step.DpubSize]: [ErrorCode.BadMessage, "DPUB failed to read message body size"],
+  [Step.DpubBody]: [ErrorCode.BadMessage, "DPUB failed to read message body"],
+  [Step.MpubSize]: [ErrorCode.BadBody, "MPUB failed to read body size"],
+  [Step.MpubCount]: [ErrorCode.BadBody, "MPUB failed to read message count"],
+  [Step.MpubMsgBody]: [ErrorCode.BadMessage, "MPUB failed to read message body"],
+};
+
+/** Handles one accepted TCP connection: the magic first, then the V2 protocol. */
+export class ProtocolV2 implements SocketEvents, CommandSink {
+  readonly #nsqd: Nsqd;
+  readonly #conn: Conn;
+  #client: ClientV2 | null = null;
+  #parser: CommandParser;
+  #magic: Uint8Array | null = new Uint8Array(4);
+  #magicLen = 0;
+  #step: Step = Step.None;
+  #closed = false;
+
+  // The command being read.
+  #topicName = "";
+  #topic: Topic | null = null;
+  #deferMs = 0;
+  #mpubCount = 0;
+  #mpubMessages: Message[] = [];
+
+  constructor(nsqd: Nsqd, conn: Conn) {
+    this.#nsqd = nsqd;
+    this.#conn = conn;
+    this.#parser = new CommandParser(this);
+  }
+
+  // ---- SocketEvents ----------------------------------------------------------------------------
+
+  data(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    if (this.#magic !== null) {
+      const take = Math.min(4 - this.#magicLen, chunk.length);
+      this.#magic.set(chunk.subarray(0, take), this.#magicLen);
+      this.#magicLen += take;
+      if (this.#magicLen < 4) return;
+      if (!this.#acceptMagic()) return;
+      chunk = chunk.subarray(take);
+      if (chunk.length === 0) return;
+    }
+    const client = this.#client!;
+    client.beginRead();
+    try {
+      this.#parser.push(chunk);
+    } finally {
+      if (!this.#closed) client.endRead();
+    }
+  }
+
+  drain(): void {
+    // The socket caught up: the client may take messages again.
+    this.#client?.channel?.dispatch();
+  }
+
+  end(): void {
+    if (this.#closed) return;
+    const eofError = this.#step === Step.MpubMsgSize
+      ? [ErrorCode.BadMessage, `MPUB failed to read message(${this.#mpubMessages.length}) body size`] as const
+      : EOF_ERRORS[this.#step];
+    if (eofError !== undefined && this.#client !== null) {
+      this.#fail(new ClientError(eofError[0], eofError[1]));
+      return;
+    }
+    this.#close();
+  }
+
+  close(): void {
+    this.#closed = true;
+    const client = this.#client;
+    if (client === null) return;
+    client.dispose();
+    this.#nsqd.removeClient(client);
+    this.#nsqd.logger.info(`PROTOCOL(V2): [${client}] exiting ioloop`);
+  }
+
+  // ---- CommandSink -----------------------------------------------------------------------------
+
+  line(line: Uint8Array): void {
+    const params = splitParams(line);
+    try {
+      this.#exec(params);
+    } catch (err) {
+      this.#handleError(err);
+    }
+  }
+
+  size(n: number): void {
+    try {
+      this.#onSize(n);
+    } catch (err) {
+      this.#handleError(err);
+    }
+  }
+
+  bytes(data: Uint8Array): void {
+    try {
+      this.#onBytes(data);
+    } catch (err) {
+      this.#handleError(err);
+    }
+  }
+
+  lineTooLong(): void {
+    // bufio.ErrBufferFull: upstream closes without an error frame.
+    this.#nsqd.logger.error(`[${this.#client}] - failed to read command - bufio: buffer full`);
+    this.#close();
+  }
+
+  // ---- connection ------------------------------------------------------------------------------
+
+  #acceptMagic(): boolean {
+    const magic = String.fromCharCode(...this.#magic!);
+    this.#magic = null;
+    if (magic !== MAGIC_V2) {
+      this.#conn.write(encodeFrame(FrameType.Error, ErrorCode.BadProtocol));
+      this.#conn.close();
+      this.#closed = true;
+      this.#nsqd.logger.error(
+        `client(${this.#conn.remoteAddr.hostname}:${this.#conn.remoteAddr.port}) bad protocol magic '${magic}'`,
+      );
+      return false;
+    }
+    const client = this.#nsqd.addClient(this.#conn);
+    client.onTimeout = () => this.#close();
+    this.#client = client;
+    this.#nsqd.logger.info(`CLIENT(${client}): desired protocol magic '${MAGIC_V2}'`);
+    return true;
+  }
+
+  #handleError(err: unknown): void {
+    if (err instanceof ClientError) {
+      this.#fail(err);
+      return;
+    }
+    // A bug, not the client's fault: keep the broker up, drop this connection.
+    this.#nsqd.logger.error(`[${this.#client}] - internal error: ${(err as Error)?.stack ?? err}`);
+    this.#parser.stop();
+    this.#close();
+  }
+
+  #fail(err: ClientError): void {
+    const client = this.#client!;
+    const cause = err.cause instanceof Error ? ` - ${err.cause.message}` : "";
+    this.#nsqd.logger.error(`[${client}] - ${err.wireText}${cause}`);
+    client.sendError(err.wireText);
+    if (err.fatal) {
+      this.#parser.stop();
+      client.flush();
+      this.#close();
+    }
+  }
+
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#parser.stop();
+    this.#client?.flush();
+    this.#conn.close();
+  }
+
+  // ---- commands --------------------------------------------------------------------------------
+
+  #exec(params: Uint8Array[]): void {
+    const name = ascii(params[0]);
+    if (name === "IDENTIFY") return this.#identify();
+    this.#enforceTlsPolicy(name);
+    switch (name) {
+      case "FIN":
+        return this.#fin(params);
+      case "RDY":
+        return this.#rdy(params);
+      case "REQ":
+        return this.#req(params);
+      case "PUB":
+        return this.#pub(params);
+      case "MPUB":
+        return this.#mpub(params);
+      case "DPUB":
+        return this.#dpub(params);
+      case "NOP":
+        return;
+      case "TOUCH":
+        return this.#touch(params);
+      case "SUB":
+        return this.#sub(params);
+      case "CLS":
+        return this.#cls();
+      case "AUTH":
+        return this.#auth(params);
+    }
+    throw new ClientError(ErrorCode.Invalid, `invalid command ${goBytesString(params[0])}`);
+  }
+
+  #enforceTlsPolicy(name: string): void {
+    if (this.#nsqd.options.tlsRequired !== "false") {
+      throw new ClientError(ErrorCode.Invalid, `cannot ${name} in current state (TLS required)`);
+    }
+  }
+
+  #identify(): void {
+    if (this.#client!.state !== ClientState.Init) {
+      throw new ClientError(ErrorCode.Invalid, "cannot IDENTIFY in current state");
+    }
+    this.#expectSize(Step.IdentifySize);
+  }
+
+  #auth(params: Uint8Array[]): void {
+    if (this.#client!.state !== ClientState.Init) {
+      throw new ClientError(ErrorCode.Invalid, "cannot AUTH in current state");
+    }
+    if (params.length !== 1) throw new ClientError(ErrorCode.Invalid, "AUTH invalid number of parameters");
+    this.#expectSize(Step.AuthSize);
+  }
+
+  #sub(params: Uint8Array[]): void {
+    const client = this.#client!;
+    if (client.state !== ClientState.Init) throw new ClientError(ErrorCode.Invalid, "cannot SUB in current state");
+    if (client.heartbeatInterval <= 0) {
+      throw new ClientError(ErrorCode.Invalid, "cannot SUB with heartbeats disabled");
+    }
+    if (params.length < 3) throw new ClientError(ErrorCode.Invalid, "SUB insufficient number of parameters");
+    const topicName = goBytesString(params[1]);
+    if (!isValidTopicName(topicName)) {
+      throw new ClientError(ErrorCode.BadTopic, `SUB topic name ${goQuote(params[1])} is not valid`);
+    }
+    const channelName = goBytesString(params[2]);
+    if (!isValidChannelName(channelName)) {
+      throw new ClientError(ErrorCode.BadChannel, `SUB channel name ${goQuote(params[2])} is not valid`);
+    }
+    this.#checkAuth();
+    const topic = this.#nsqd.getTopic(topicName);
+    const channel = topic.getChannel(channelName);
+    try {
+      channel.addClient(client);
+    } catch (err) {
+      throw new ClientError(ErrorCode.SubFailed, `SUB failed ${(err as Error).message}`, { cause: err });
+    }
+    client.state = ClientState.Subscribed;
+    client.channel = channel;
+    client.sendResponse(OK);
+  }
+
+  #rdy(params: Uint8Array[]): void {
+    const client = this.#client!;
+    if (client.state === ClientState.Closing) {
+      // Just ignore ready changes on a closing channel.
+      this.#nsqd.logger.info(`PROTOCOL(V2): [${client}] ignoring RDY after CLS in state ClientStateV2Closing`);
+      return;
+    }
+    if (client.state !== ClientState.Subscribed) {
+      throw new ClientError(ErrorCode.Invalid, "cannot RDY in current state");
+    }
+    let count = 1;
+    if (params.length > 1) {
+      count = byteToBase10(params[1]);
+      if (count < 0) {
+        throw new ClientError(ErrorCode.Invalid, `RDY could not parse count ${goBytesString(params[1])}`);
+      }
+    }
+    const max = this.#nsqd.options.maxRdyCount;
+    if (count > max) {
+      // Fatal, otherwise clients would have inconsistent state.
+      throw new ClientError(ErrorCode.Invalid, `RDY count ${count} out of range 0-${max}`);
+    }
+    client.readyCount = count;
+    this.#readyStateChanged();
+  }
+
+  #fin(params: Uint8Array[]): void {
+    const client = this.#client!;
+    this.#requireSubscribedOrClosing("FIN");
+    if (params.length < 2) throw new ClientError(ErrorCode.Invalid, "FIN insufficient number of params");
+    const id = messageId(params[1]);
+    try {
+      client.channel!.finishMessage(client.id, id);
+    } catch (err) {
+      throw new NonFatalClientError(ErrorCode.FinFailed, `FIN ${id} failed ${(err as Error).message}`);
+    }
+    client.finishedMessage();
+    this.#readyStateChanged();
+  }
+
+  #req(params: Uint8Array[]): void {
+    const client = this.#client!;
+    this.#requireSubscribedOrClosing("REQ");
+    if (params.length < 3) throw new ClientError(ErrorCode.Invalid, "REQ insufficient number of params");
+    const id = messageId(params[1]);
+    let timeoutMs = byteToBase10(params[2]);
+    if (timeoutMs < 0) {
+      throw new ClientError(ErrorCode.Invalid, `REQ could not parse timeout ${goBytesString(params[2])}`);
+    }
+    const max = this.#nsqd.options.maxReqTimeout;
+    if (timeoutMs > max) {
+      this.#nsqd.logger.info(
+        `[${client}] REQ timeout ${timeoutMs * 1e6} out of range 0-${max * 1e6}. Setting to ${max * 1e6}`,
+      );
+      timeoutMs = max;
+    }
+    try {
+      client.channel!.requeueMessage(client.id, id, timeoutMs);
+    } catch (err) {
+      throw new NonFatalClientError(ErrorCode.ReqFailed, `REQ ${id} failed ${(err as Error).message}`);
+    }
+    client.requeuedMessage();
+    this.#readyStateChanged();
+  }
+
+  #touch(params: Uint8Array[]): void {
+    const client = this.#client!;
+    this.#requireSubscribedOrClosing("TOUCH");
+    if (params.length < 2) throw new ClientError(ErrorCode.Invalid, "TOUCH insufficient number of params");
+    const id = messageId(params[1]);
+    try {
+      client.channel!.touchMessage(client.id, id, client.msgTimeout);
+    } catch (err) {
+      throw new NonFatalClientError(ErrorCode.TouchFailed, `TOUCH ${id} failed ${(err as Error).message}`);
+    }
+  }
+
+  #cls(): void {
+    const client = this.#client!;
+    if (client.state !== ClientState.Subscribed) {
+      throw new ClientError(ErrorCode.Invalid, "cannot CLS in current state");
+    }
+    client.startClose();
+    client.sendResponse(CLOSE_WAIT);
+  }
+
+  #pub(params: Uint8Array[]): void {
+    if (params.length < 2) throw new ClientError(ErrorCode.Invalid, "PUB insufficient number of parameters");
+    this.#topicName = validTopic(params[1], "PUB");
+    this.#expectSize(Step.PubSize);
+  }
+
+  #dpub(params: Uint8Array[]): void {
+    if (params.length < 3) throw new ClientError(ErrorCode.Invalid, "DPUB insufficient number of parameters");
+    this.#topicName = validTopic(params[1], "DPUB");
+    const timeoutMs = byteToBase10(params[2]);
+    if (timeoutMs < 0) {
+      throw new ClientError(ErrorCode.Invalid, `DPUB could not parse timeout ${goBytesString(params[2])}`);
+    }
+    const max = this.#nsqd.options.maxReqTimeout;
+    if (timeoutMs > max) throw new ClientError(ErrorCode.Invalid, `DPUB timeout ${timeoutMs} out of range 0-${max}`);
+    this.#deferMs = timeoutMs;
+    this.#expectSize(Step.DpubSize);
+  }
+
+  #mpub(params: Uint8Array[]): void {
+    if (params.length < 2) throw new ClientError(ErrorCode.Invalid, "MPUB insufficient number of parameters");
+    const name = goBytesString(params[1]);
+    if (!isValidTopicName(name)) {
+      throw new ClientError(ErrorCode.BadTopic, `E_BAD_TOPIC MPUB topic name ${goQuote(params[1])} is not valid`);
+    }
+    this.#checkAuth();
+    // Upstream gets (so creates) the topic before reading the body.
+    this.#topic = this.#nsqd.getTopic(name);
+    this.#topicName = name;
+    this.#expectSize(Step.MpubSize);
+  }
+
+  // ---- bodies ----------------------------------------------------------------------------------
+
+  #expectSize(step: Step): void {
+    this.#step = step;
+    this.#parser.expectSize();
+  }
+
+  #expectBytes(step: Step, n: number): void {
+    this.#step = step;
+    this.#parser.expectBytes(n);
+  }
+
+  #onSize(n: number): void {
+    const o = this.#nsqd.options;
+    switch (this.#step) {
+      case Step.IdentifySize:
+      case Step.AuthSize: {
+        const cmd = this.#step === Step.IdentifySize ? "IDENTIFY" : "AUTH";
+        if (n > o.maxBodySize) throw new ClientError(ErrorCode.BadBody, `${cmd} body too big ${n} > ${o.maxBodySize}`);
+        if (n <= 0) throw new ClientError(ErrorCode.BadBody, `${cmd} invalid body size ${n}`);
+        return this.#expectBytes(this.#step === Step.IdentifySize ? Step.IdentifyBody : Step.AuthBody, n);
+      }
+      case Step.PubSize:
+      case Step.DpubSize: {
+        const cmd = this.#step === Step.PubSize ? "PUB" : "DPUB";
+        if (n <= 0) throw new ClientError(ErrorCode.BadMessage, `${cmd} invalid message body size ${n}`);
+        if (n > o.maxMsgSize) {
+          throw new ClientError(ErrorCode.BadMessage, `${cmd} message too big ${n} > ${o.maxMsgSize}`);
+        }
+        return this.#expectBytes(this.#step === Step.PubSize ? Step.PubBody : Step.DpubBody, n);
+      }
+      case Step.MpubSize:
+        if (n <= 0) throw new ClientError(ErrorCode.BadBody, `MPUB invalid body size ${n}`);
+        if (n > o.maxBodySize) throw new ClientError(ErrorCode.BadBody, `MPUB body too big ${n} > ${o.maxBodySize}`);
+        return this.#expectSize(Step.MpubCount);
+      case Step.MpubCount: {
+        // 4 == total num, 5 == length + min 1
+        const maxMessages = Math.floor((o.maxBodySize - 4) / 5);
+        if (n <= 0 || n > maxMessages) throw new ClientError(ErrorCode.BadBody, `MPUB invalid message count ${n}`);
+        this.#mpubCount = n;
+        this.#mpubMessages = [];
+        return this.#expectSize(Step.MpubMsgSize);
+      }
+      case Step.MpubMsgSize: {
+        const i = this.#mpubMessages.length;
+        if (n <= 0) throw new ClientError(ErrorCode.BadMessage, `MPUB invalid message(${i}) body size ${n}`);
+        if (n > o.maxMsgSize) throw new ClientError(ErrorCode.BadMessage, `MPUB message too big ${n} > ${o.maxMsgSize}`);
+        return this.#expectBytes(Step.MpubMsgBody, n);
+      }
+    }
+  }
+
+  #onBytes(data: Uint8Array): void {
+    const step = this.#step;
+    this.#step = Step.None;
+    switch (step) {
+      case Step.IdentifyBody:
+        return this.#identifyBody(data);
+      case Step.AuthBody:
+        // No --auth-http-address support yet: every AUTH is answered as by an nsqd without one.
+        throw new ClientError(ErrorCode.AuthDisabled, "AUTH disabled");
+      case Step.PubBody:
+      case Step.DpubBody:
+        return this.#publishOne(data, step === Step.PubBody ? "PUB" : "DPUB");
+      case Step.MpubMsgBody: {
+        const topic = this.#topic!;
+        this.#mpubMessages.push(new Message(topic.guid.next(), data.slice(), nowNs()));
+        if (this.#mpubMessages.length < this.#mpubCount) return this.#expectSize(Step.MpubMsgSize);
+        const msgs = this.#mpubMessages;
+        this.#mpubMessages = [];
+        this.#topic = null;
+        this.#checkAuth();
+        try {
+          topic.putMessages(msgs);
+        } catch (err) {
+          throw new ClientError(ErrorCode.MpubFailed, `MPUB failed ${(err as Error).message}`, { cause: err });
+        }
+        this.#countPublished(this.#topicName, msgs.length);
+        this.#client!.sendResponse(OK);
+        return;
+      }
+    }
+  }
+
+  #publishOne(data: Uint8Array, cmd: "PUB" | "DPUB"): void {
+    this.#checkAuth();
+    const topic = this.#nsqd.getTopic(this.#topicName);
+    const msg = new Message(topic.guid.next(), data.slice(), nowNs());
+    if (cmd === "DPUB") msg.deferMs = this.#deferMs;
+    try {
+      topic.putMessage(msg);
+    } catch (err) {
+      const code = cmd === "PUB" ? ErrorCode.PubFailed : ErrorCode.DpubFailed;
+      throw new ClientError(code, `${cmd} failed ${(err as Error).message}`, { cause: err });
+    }
+    this.#countPublished(this.#topicName, 1);
+    this.#client!.sendResponse(OK);
+  }
+
+  #identifyBody(body: Uint8Array): void {
+    const client = this.#client!;
+    const o = this.#nsqd.options;
+    let data: IdentifyData;
+    try {
+      data = decodeIdentify(body);
+    } catch (err) {
+      throw new ClientError(ErrorCode.BadBody, "IDENTIFY failed to decode JSON body", { cause: err });
+    }
+    this.#nsqd.logger.info(`[${client}] IDENTIFY: ${JSON.stringify(data)}`);
+    client.clientId = data.clientId;
+    client.hostname = data.hostname;
+    client.userAgent = data.userAgent;
+
+    let heartbeatInterval = client.heartbeatInterval;
+    const hb = data.heartbeatInterval;
+    if (hb === -1) heartbeatInterval = 0;
+    else if (hb === 0) { /* keep the default */ }
+    else if (hb >= 1000 && hb <= o.maxHeartbeatInterval) heartbeatInterval = hb;
+    else throw identifyError(`heartbeat interval (${hb}) is invalid`);
+
+    let outputBufferTimeout = client.outputBufferTimeout;
+    let outputBufferSize = client.outputBufferSize;
+    const obt = data.outputBufferTimeout;
+    if (obt === -1) outputBufferTimeout = 0;
+    else if (obt === 0) { /* keep the default */ }
+    else if (obt >= o.minOutputBufferTimeout && obt <= o.maxOutputBufferTimeout) outputBufferTimeout = obt;
+    else throw identifyError(`output buffer timeout (${obt}) is invalid`);
+    const obs = data.outputBufferSize;
+    if (obs === -1) {
+      // Effectively no buffer: every write goes straight to the socket.
+      outputBufferSize = 1;
+      outputBufferTimeout = 0;
+    } else if (obs === 0) { /* keep the default */ }
+    else if (obs >= 64 && obs <= o.maxOutputBufferSize) outputBufferSize = obs;
+    else throw identifyError(`output buffer size (${obs}) is invalid`);
+
+    const sampleRate = data.sampleRate;
+    if (sampleRate < 0 || sampleRate > 99) throw identifyError(`sample rate (${sampleRate}) is invalid`);
+
+    let msgTimeout = client.msgTimeout;
+    const mt = data.msgTimeout;
+    if (mt === 0) { /* keep the default */ }
+    else if (mt >= 1000 && mt <= o.maxMsgTimeout) msgTimeout = mt;
+    else throw identifyError(`msg timeout (${mt}) is invalid`);
+
+    client.applyIdentify({ heartbeatInterval, outputBufferSize, outputBufferTimeout, sampleRate, msgTimeout });
+
+    if (!data.featureNegotiation) {
+      client.sendResponse(OK);
+      return;
+    }
+    // TLS, Snappy and Deflate are not offered yet: report them off, as a server without them does.
+    const tlsV1 = false;
+    const deflate = false;
+    const snappy = false;
+    let deflateLevel = 6;
+    if (deflate && data.deflateLevel > 0) deflateLevel = data.deflateLevel;
+    if (o.maxDeflateLevel < deflateLevel) deflateLevel = o.maxDeflateLevel;
+    if (deflate && snappy) {
+      throw new ClientError(ErrorCode.IdentifyFailed, "cannot enable both deflate and snappy compression");
+    }
+    const resp = JSON.stringify({
+      max_rdy_count: o.maxRdyCount,
+      version: this.#nsqd.version,
+      max_msg_timeout: o.maxMsgTimeout,
+      msg_timeout: client.msgTimeout,
+      tls_v1: tlsV1,
+      deflate,
+      deflate_level: deflateLevel,
+      max_deflate_level: o.maxDeflateLevel,
+      snappy,
+      sample_rate: client.sampleRate,
+      auth_required: this.#nsqd.authEnabled,
+      output_buffer_size: client.outputBufferSize,
+      output_buffer_timeout: client.outputBufferTimeout,
+      topology_region: o.topologyRegion,
+      topology_zone: o.topologyZone,
+    });
+    client.sendResponse(encoder.encode(resp));
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  #requireSubscribedOrClosing(cmd: string): void {
+    const state = this.#client!.state;
+    if (state !== ClientState.Subscribed && state !== ClientState.Closing) {
+      throw new ClientError(ErrorCode.Invalid, `cannot ${cmd} in current state`);
+    }
+  }
+
+  /** AUTH is not enabled yet, so every client is allowed (upstream's CheckAuth with auth off). */
+  #checkAuth(): void {}
+
+  #countPublished(topic: string, n: number): void {
+    const counts = this.#client!.pubCounts;
+    counts.set(topic, (counts.get(topic) ?? 0) + n);
+  }
+
+  /** RDY changed or an in-flight slot freed: deliver more, or flush what waits if no longer ready. */
+  #readyStateChanged(): void {
+    const client = this.#client!;
+    if (client.isReadyForMessages()) client.channel?.dispatch();
+    else client.flushMessages();
+  }
+}
+
+function identifyError(text: string): ClientError {
+  return new ClientError(ErrorCode.BadBody, `IDENTIFY ${text}`);
+}
+
+function validTopic(param: Uint8Array, cmd: string): string {
+  const name = goBytesString(param);
+  if (!isValidTopicName(name)) {
+    throw new ClientError(ErrorCode.BadTopic, `${cmd} topic name ${goQuote(param)} is not valid`);
+  }
+  return name;
+}
+
+function messageId(param: Uint8Array): string {
+  if (param.length !== MSG_ID_LENGTH) throw new ClientError(ErrorCode.Invalid, "invalid message ID");
+  return messageIdFromBytes(param);
+}
+
+/** `bytes.Split(line, " ")`: double spaces make empty params. */
+function splitParams(line: Uint8Array): Uint8Array[] {
+  const params: Uint8Array[] = [];
+  let start = 0;
+  for (;;) {
+    const sp = line.indexOf(32, start);
+    if (sp < 0) {
+      params.push(line.subarray(start));
+      return params;
+    }
+    params.push(line.subarray(start, sp));
+    start = sp + 1;
+  }
+}
+
+/** A short ASCII token as a string (command names). */
+function ascii(b: Uint8Array): string {
+  if (b.length > 8) return goBytesString(b);
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}

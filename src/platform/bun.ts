@@ -1,0 +1,192 @@
+/**
+ * The Bun platform: `Bun.listen`/`Bun.connect` for TCP, `Bun.serve` for HTTP.
+ *
+ * Bun's `socket.write()` returns how many bytes it took and silently drops the rest
+ * (shared/PLATFORM-FACTS.md): the remainder is copied and queued, and sent from `drain`.
+ */
+import { hostname as osHostname } from "node:os";
+import { writeSync } from "node:fs";
+import type { BunRuntime, BunSocket, BunSocketHandler, NodeProcess } from "./bun_types.ts";
+import type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
+
+const g = globalThis as unknown as { Bun: BunRuntime; process: NodeProcess };
+
+class BunConn implements Conn {
+  readonly remoteAddr: NetAddr;
+  readonly localAddr: NetAddr;
+  events!: SocketEvents;
+  #socket: BunSocket<BunConn>;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #closeWhenFlushed = false;
+  #closed = false;
+
+  constructor(socket: BunSocket<BunConn>) {
+    this.#socket = socket;
+    this.remoteAddr = { hostname: socket.remoteAddress, port: socket.remotePort };
+    this.localAddr = { hostname: socket.localAddress, port: socket.localPort };
+    socket.setNoDelay(true);
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closed || this.#closeWhenFlushed || bytes.length === 0) return;
+    if (this.#pendingBytes > 0) {
+      // Keep order: something is already waiting for drain.
+      this.#pending.push(bytes.slice());
+      this.#pendingBytes += bytes.length;
+      return;
+    }
+    const n = this.#socket.write(bytes, 0, bytes.length);
+    if (n < 0) {
+      this.destroy();
+      return;
+    }
+    if (n < bytes.length) {
+      this.#pending.push(bytes.slice(n));
+      this.#pendingBytes += bytes.length - n;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    if (this.#pendingBytes > 0) {
+      this.#closeWhenFlushed = true;
+      return;
+    }
+    this.#closed = true;
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    if (this.#closed && this.#pendingBytes === 0) return;
+    this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#socket.terminate();
+  }
+
+  /** Bun says the socket can take more: send what waits, in order. */
+  onDrain(): void {
+    while (this.#pending.length > 0) {
+      const buf = this.#pending[0];
+      const n = this.#socket.write(buf, 0, buf.length);
+      if (n < 0) {
+        this.destroy();
+        return;
+      }
+      this.#pendingBytes -= n;
+      if (n < buf.length) {
+        this.#pending[0] = buf.subarray(n);
+        return;
+      }
+      this.#pending.shift();
+    }
+    if (this.#closeWhenFlushed) {
+      this.#closeWhenFlushed = false;
+      this.close();
+      return;
+    }
+    if (!this.#closed) this.events.drain();
+  }
+
+  /** Called once by Bun's close callback. */
+  onClose(): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.events.close();
+  }
+}
+
+function socketHandler(onConn: (conn: Conn) => SocketEvents): BunSocketHandler<BunConn> {
+  return {
+    open(socket) {
+      const conn = new BunConn(socket);
+      socket.data = conn;
+      conn.events = onConn(conn);
+    },
+    data(socket, data) {
+      socket.data.events.data(data);
+    },
+    drain(socket) {
+      socket.data.onDrain();
+    },
+    end(socket) {
+      socket.data.events.end();
+    },
+    close(socket) {
+      socket.data?.onClose();
+    },
+    error() {
+      // close follows
+    },
+  };
+}
+
+export const bunPlatform: Platform = {
+  name: "bun",
+  version: g.Bun.version,
+  args: g.process.argv.slice(2),
+
+  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents): Promise<Listener> {
+    const listener = g.Bun.listen<BunConn>({
+      hostname: addr.hostname,
+      port: addr.port,
+      allowHalfOpen: true,
+      socket: socketHandler(onConn),
+    });
+    return Promise.resolve({
+      addr: { hostname: addr.hostname, port: listener.port },
+      close(): Promise<void> {
+        listener.stop(false);
+        return Promise.resolve();
+      },
+    });
+  },
+
+  async connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn> {
+    const socket = await g.Bun.connect<BunConn>({
+      hostname: addr.hostname,
+      port: addr.port,
+      allowHalfOpen: true,
+      socket: socketHandler(events),
+    });
+    return socket.data;
+  },
+
+  serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener> {
+    const server = g.Bun.serve({
+      hostname: addr.hostname,
+      port: addr.port,
+      fetch(req, srv) {
+        const ip = srv.requestIP(req);
+        return fetch(req, { remoteAddr: { hostname: ip?.address ?? "", port: ip?.port ?? 0 } });
+      },
+    });
+    return Promise.resolve({
+      addr: { hostname: addr.hostname, port: server.port },
+      close: () => server.stop(true),
+    });
+  },
+
+  hostname(): string {
+    return osHostname();
+  },
+
+  onSignal(signal: SignalName, handler: () => void): () => void {
+    g.process.on(signal, handler);
+    return () => g.process.off(signal, handler);
+  },
+
+  writeStderr(text: string): void {
+    writeSync(2, text);
+  },
+
+  exit(code: number): never {
+    return g.process.exit(code);
+  },
+};

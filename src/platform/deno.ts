@@ -1,0 +1,196 @@
+/**
+ * The Deno platform: `Deno.listen`/`Deno.connect` for TCP, `Deno.serve` for HTTP.
+ *
+ * Reads use `conn.read()` into one reused buffer per connection (the fastest read path measured on
+ * Deno, see shared/PLATFORM-FACTS.md). `conn.write()` may write only part of a buffer, and it is
+ * asynchronous: while one write is under way, later writes are gathered and sent together.
+ */
+import type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
+
+const READ_BUFFER_SIZE = 64 * 1024;
+
+class DenoConn implements Conn {
+  readonly remoteAddr: NetAddr;
+  readonly localAddr: NetAddr;
+  #conn: Deno.Conn;
+  #events!: SocketEvents;
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #writing = false;
+  #closeWhenFlushed = false;
+  #closed = false;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const local = conn.localAddr as Deno.NetAddr;
+    this.remoteAddr = { hostname: remote.hostname, port: remote.port };
+    this.localAddr = { hostname: local.hostname, port: local.port };
+    try {
+      (conn as Deno.TcpConn).setNoDelay(true);
+    } catch { /* not a TCP socket */ }
+  }
+
+  start(events: SocketEvents): void {
+    this.#events = events;
+    this.#readLoop();
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.#closed || this.#closeWhenFlushed || bytes.length === 0) return;
+    // The caller reuses its buffer as soon as we return and the write below is asynchronous.
+    this.#pending.push(bytes.slice());
+    this.#pendingBytes += bytes.length;
+    if (!this.#writing) this.#writeLoop();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    if (this.#writing) {
+      this.#closeWhenFlushed = true;
+      return;
+    }
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    try {
+      this.#conn.close();
+    } catch { /* already closed */ }
+    this.#events.close();
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_BUFFER_SIZE);
+    try {
+      while (!this.#closed) {
+        const n = await this.#conn.read(buf);
+        if (this.#closed) return;
+        if (n === null) {
+          this.#events.end();
+          return;
+        }
+        this.#events.data(buf.subarray(0, n));
+      }
+    } catch {
+      this.destroy();
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#pending.length > 0 && !this.#closed) {
+        const chunks = this.#pending;
+        this.#pending = [];
+        const buf = chunks.length === 1 ? chunks[0] : concat(chunks);
+        let off = 0;
+        while (off < buf.length) {
+          off += await this.#conn.write(off === 0 ? buf : buf.subarray(off));
+          if (this.#closed) return;
+        }
+        this.#pendingBytes -= buf.length;
+      }
+    } catch {
+      this.#writing = false;
+      this.destroy();
+      return;
+    }
+    this.#writing = false;
+    if (this.#closed) return;
+    if (this.#closeWhenFlushed) {
+      this.destroy();
+      return;
+    }
+    this.#events.drain();
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+function toNetAddr(addr: Deno.Addr): NetAddr {
+  const a = addr as Deno.NetAddr;
+  return { hostname: a.hostname, port: a.port };
+}
+
+const encoder = new TextEncoder();
+
+export const denoPlatform: Platform = {
+  name: "deno",
+  version: Deno.version.deno,
+  args: Deno.args,
+
+  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents): Promise<Listener> {
+    const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+    (async () => {
+      try {
+        for await (const raw of listener) {
+          const conn = new DenoConn(raw);
+          conn.start(onConn(conn));
+        }
+      } catch { /* listener closed */ }
+    })();
+    return Promise.resolve({
+      addr: toNetAddr(listener.addr),
+      close(): Promise<void> {
+        try {
+          listener.close();
+        } catch { /* already closed */ }
+        return Promise.resolve();
+      },
+    });
+  },
+
+  async connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn> {
+    const raw = await Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+    const conn = new DenoConn(raw);
+    conn.start(events(conn));
+    return conn;
+  },
+
+  serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener> {
+    // Deno.serve binds synchronously (and throws on a bind error), so the address is known here.
+    const server = Deno.serve(
+      { hostname: addr.hostname, port: addr.port, onListen() {} },
+      (req, info) => fetch(req, { remoteAddr: toNetAddr(info.remoteAddr) }),
+    );
+    return Promise.resolve({ addr: toNetAddr(server.addr), close: () => server.shutdown() });
+  },
+
+  hostname(): string {
+    return Deno.hostname();
+  },
+
+  onSignal(signal: SignalName, handler: () => void): () => void {
+    Deno.addSignalListener(signal, handler);
+    return () => Deno.removeSignalListener(signal, handler);
+  },
+
+  writeStderr(text: string): void {
+    const bytes = encoder.encode(text);
+    let off = 0;
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  },
+
+  exit(code: number): never {
+    Deno.exit(code);
+  },
+};

@@ -1,0 +1,84 @@
+/**
+ * The runtime shim: the only surface through which the broker touches the runtime (Deno or Bun).
+ *
+ * Everything here is small on purpose (after nats.js `core/src/transport.ts`): sockets that push
+ * bytes to callbacks and accept bytes to write, an HTTP server that runs a `fetch` handler, and the
+ * few process facts the broker needs. Two brokers can share one process because nothing here is a
+ * global singleton of the broker's.
+ */
+
+/** A TCP endpoint. */
+export interface NetAddr {
+  hostname: string;
+  port: number;
+}
+
+/** What a connection reports to its owner. All callbacks run on the event loop, one at a time. */
+export interface SocketEvents {
+  /**
+   * Bytes arrived. `chunk` is only valid during the call: the platform may reuse its memory
+   * afterwards, so anything kept must be copied.
+   */
+  data(chunk: Uint8Array): void;
+  /** Everything queued by `write()` has been handed to the kernel. */
+  drain(): void;
+  /** The peer closed its side (EOF). The owner decides when to `close()`. */
+  end(): void;
+  /** The connection is gone (either side, or an error). Called exactly once. */
+  close(): void;
+}
+
+/** One accepted or dialled TCP connection. */
+export interface Conn {
+  readonly remoteAddr: NetAddr;
+  readonly localAddr: NetAddr;
+  /**
+   * Queues `bytes` for writing; the caller may reuse `bytes` as soon as this returns (the platform
+   * copies whatever it cannot write at once). Writes are delivered in order; partial writes are
+   * finished on drain.
+   */
+  write(bytes: Uint8Array): void;
+  /** Bytes accepted by `write()` that the kernel has not taken yet (the back-pressure signal). */
+  readonly pendingBytes: number;
+  /** Flushes what is queued, then closes. */
+  close(): void;
+  /** Closes now, dropping anything queued. */
+  destroy(): void;
+}
+
+/** A bound listener (TCP or HTTP). */
+export interface Listener {
+  /** The address actually bound (the real port when port 0 was asked). */
+  readonly addr: NetAddr;
+  /** Stops accepting; for TCP listeners existing connections stay open. */
+  close(): Promise<void>;
+}
+
+/** Handles one HTTP request (Hono's `app.fetch`). */
+export type FetchHandler = (req: Request, info: { remoteAddr: NetAddr }) => Response | Promise<Response>;
+
+/** Signals the broker reacts to. */
+export type SignalName = "SIGINT" | "SIGTERM";
+
+/** The runtime, as seen by the broker. */
+export interface Platform {
+  readonly name: "deno" | "bun";
+  /** The runtime's own version, e.g. "2.9.6". */
+  readonly version: string;
+  /** Binds a TCP listener; `onConn` returns the handlers of each accepted connection. */
+  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents): Promise<Listener>;
+  /** Dials a TCP connection. */
+  connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn>;
+  /** Serves HTTP with a fetch handler. */
+  serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener>;
+  /** The OS host name. */
+  hostname(): string;
+  /** Runs `handler` on a signal; returns a function that removes it. */
+  onSignal(signal: SignalName, handler: () => void): () => void;
+  /** Writes text to standard error, synchronously (log lines must not be lost at exit). */
+  writeStderr(text: string): void;
+  /** Ends the process. */
+  exit(code: number): never;
+  /** The command-line arguments after the script name. */
+  readonly args: readonly string[];
+}

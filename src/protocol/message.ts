@@ -1,0 +1,128 @@
+/**
+ * The NSQ message and its binary encoding (nsq `nsqd/message.go`, shared/nsq-reference.md §1.4):
+ * `[8-byte BE int64 timestamp ns][2-byte BE uint16 attempts][16-byte ASCII id][body]`.
+ */
+
+/** Length of a message ID on the wire. */
+export const MSG_ID_LENGTH = 16;
+/** Header bytes before the body: timestamp + attempts + id. */
+export const MESSAGE_HEADER_LENGTH = 8 + 2 + MSG_ID_LENGTH;
+
+const TWO_32 = 4294967296;
+
+/**
+ * A message and the broker's bookkeeping for it. One object per message per channel; the body is
+ * shared (never mutated) between the copies a topic makes for its channels.
+ */
+export class Message {
+  /** 16 ASCII characters (lowercase hex for IDs made here). */
+  id: string;
+  body: Uint8Array;
+  /** Publish time, nanoseconds since the Unix epoch (a double: ~256 ns precision). */
+  timestamp: number;
+  /** Deliveries so far; incremented just before each delivery. */
+  attempts: number;
+  /** Deferral asked for at publish (DPUB, `/pub?defer`), in ms; 0 for none. */
+  deferMs = 0;
+  /** The client it is in flight to. */
+  clientId = 0;
+  /** When it was last delivered (ms since epoch), for TOUCH's cap. */
+  deliveryTs = 0;
+  /** Priority in the in-flight or deferred queue: a deadline in ms since epoch. */
+  pri = 0;
+  /** Position in that queue's heap, -1 when in none. */
+  index = -1;
+
+  constructor(id: string, body: Uint8Array, timestamp: number, attempts = 0) {
+    this.id = id;
+    this.body = body;
+    this.timestamp = timestamp;
+    this.attempts = attempts;
+  }
+
+  /** A copy for another channel: same ID, body, timestamp and deferral. */
+  copy(): Message {
+    const m = new Message(this.id, this.body, this.timestamp, this.attempts);
+    m.deferMs = this.deferMs;
+    return m;
+  }
+}
+
+/** Writes the §1.4 encoding of `msg` at `off`; `out` must have room. Returns the bytes written. */
+export function encodeMessageInto(msg: Message, out: Uint8Array, off: number): number {
+  const ts = msg.timestamp;
+  const hi = Math.floor(ts / TWO_32);
+  const lo = ts - hi * TWO_32;
+  writeUint32(out, off, hi >>> 0);
+  writeUint32(out, off + 4, lo >>> 0);
+  out[off + 8] = (msg.attempts >>> 8) & 0xff;
+  out[off + 9] = msg.attempts & 0xff;
+  const id = msg.id;
+  for (let i = 0; i < MSG_ID_LENGTH; i++) out[off + 10 + i] = id.charCodeAt(i);
+  out.set(msg.body, off + MESSAGE_HEADER_LENGTH);
+  return MESSAGE_HEADER_LENGTH + msg.body.length;
+}
+
+/** The §1.4 encoding of `msg` as a new array. */
+export function encodeMessage(msg: Message): Uint8Array {
+  const out = new Uint8Array(MESSAGE_HEADER_LENGTH + msg.body.length);
+  encodeMessageInto(msg, out, 0);
+  return out;
+}
+
+/** Decodes the §1.4 encoding; the body is copied. Throws a RangeError below 26 bytes. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  if (bytes.length < MESSAGE_HEADER_LENGTH) {
+    throw new RangeError(`invalid message buffer size (${bytes.length})`);
+  }
+  const hi = readUint32(bytes, 0);
+  const lo = readUint32(bytes, 4);
+  // int64: a set top bit means negative (never written by nsqd, but decode faithfully).
+  const timestamp = (hi >= 0x80000000 ? hi - TWO_32 : hi) * TWO_32 + lo;
+  const attempts = (bytes[8] << 8) | bytes[9];
+  const id = messageIdFromBytes(bytes.subarray(10, 10 + MSG_ID_LENGTH));
+  return new Message(id, bytes.slice(MESSAGE_HEADER_LENGTH), timestamp, attempts);
+}
+
+/** A message ID from its 16 wire bytes (each byte one character, as Go compares raw bytes). */
+export function messageIdFromBytes(b: Uint8Array): string {
+  return String.fromCharCode(
+    b[0],
+    b[1],
+    b[2],
+    b[3],
+    b[4],
+    b[5],
+    b[6],
+    b[7],
+    b[8],
+    b[9],
+    b[10],
+    b[11],
+    b[12],
+    b[13],
+    b[14],
+    b[15],
+  );
+}
+
+/** Current time in nanoseconds since the epoch, as precise as the runtime's clock allows. */
+export function nowNs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1e6);
+}
+
+export function writeUint32(out: Uint8Array, off: number, v: number): void {
+  out[off] = v >>> 24;
+  out[off + 1] = (v >>> 16) & 0xff;
+  out[off + 2] = (v >>> 8) & 0xff;
+  out[off + 3] = v & 0xff;
+}
+
+export function readUint32(b: Uint8Array, off: number): number {
+  return ((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]) >>> 0;
+}
+
+/** A big-endian int32 (sizes on the wire are signed in nsqd: `int32(binary.BigEndian.Uint32(…))`). */
+export function readInt32(b: Uint8Array, off: number): number {
+  return (b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3];
+}
