@@ -3,8 +3,8 @@
  * `src/nsqd/options.ts`, with Go's flag syntax (shared/nsq-reference.md §4).
  */
 import { LogLevel, parseLogLevel } from "../nsqd/logger.ts";
-import { type NsqdOptions, NSQD_OPTION_SPECS, type OptionSpec } from "../nsqd/options.ts";
-import { type FlagKind, type FlagSpec, parseFlags, type ParsedFlags } from "./flags.ts";
+import { NSQD_OPTION_SPECS, type NsqdOptions, type OptionSpec } from "../nsqd/options.ts";
+import { type FlagKind, type FlagSpec, type ParsedFlags, parseFlags } from "./flags.ts";
 
 const LOG_LEVEL_NAMES: Record<number, string> = { 1: "debug", 2: "info", 3: "warn", 4: "error", 5: "fatal" };
 
@@ -22,7 +22,12 @@ function toFlagSpec(spec: OptionSpec, defaults: NsqdOptions): FlagSpec {
   const value = spec.key === null ? false : defaults[spec.key];
   switch (spec.kind) {
     case "loglevel":
-      return { name: spec.flag, kind: "string", default: LOG_LEVEL_NAMES[value as number], usage: spec.usage };
+      return {
+        name: spec.flag,
+        kind: "string",
+        default: LOG_LEVEL_NAMES[value as number],
+        usage: spec.usage,
+      };
     case "duration":
       return { name: spec.flag, kind: "duration", default: (value as number) * 1e6, usage: spec.usage };
     default:
@@ -31,7 +36,10 @@ function toFlagSpec(spec: OptionSpec, defaults: NsqdOptions): FlagSpec {
 }
 
 /** Parses nsqd's arguments; throws FlagError/HelpRequested (exit 2) or RangeError (exit 1). */
-export function parseNsqdArgs(argv: string[], defaults: NsqdOptions): { parsed: ParsedFlags; options: NsqdOptions } {
+export function parseNsqdArgs(
+  argv: string[],
+  defaults: NsqdOptions,
+): { parsed: ParsedFlags; options: NsqdOptions } {
   const parsed = parseFlags(nsqdFlagSpecs(defaults), argv);
   const options = { ...defaults };
   const target = options as unknown as Record<string, unknown>;

@@ -264,6 +264,9 @@ export class ClientV2 implements Consumer {
       // Reads moved the deadline: sleep until the new one (one timer per period, not per read).
       this.#deadlineTimer = setTimeout(check, deadline - now);
     };
-    this.#deadlineTimer = setTimeout(check, Math.max(0, this.#lastReadAt + 2 * this.heartbeatInterval - Date.now()));
+    this.#deadlineTimer = setTimeout(
+      check,
+      Math.max(0, this.#lastReadAt + 2 * this.heartbeatInterval - Date.now()),
+    );
   }
 }

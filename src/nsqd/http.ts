@@ -24,7 +24,10 @@ import { RELEASE_VERSION } from "./version.ts";
 export function createHttpApp(nsqd: Nsqd): Hono {
   const app = new Hono();
   const o = nsqd.options;
-  installErrorHandlers(app, (err) => nsqd.logger.error(`HTTP: internal error - ${(err as Error)?.stack ?? err}`));
+  installErrorHandlers(
+    app,
+    (err) => nsqd.logger.error(`HTTP: internal error - ${(err as Error)?.stack ?? err}`),
+  );
 
   route(app, "/ping", {
     GET: () => nsqd.isHealthy ? plainText("OK") : plainText(nsqd.health, 500),

@@ -46,7 +46,11 @@ type Handler = (c: Context) => Response | Promise<Response>;
  * Registers a path with its methods, answering other methods with 405 METHOD_NOT_ALLOWED as
  * httprouter does (HEAD is not implied by GET).
  */
-export function route(app: Hono, path: string, handlers: Partial<Record<"GET" | "POST" | "PUT", Handler>>): void {
+export function route(
+  app: Hono,
+  path: string,
+  handlers: Partial<Record<"GET" | "POST" | "PUT", Handler>>,
+): void {
   app.all(path, (c) => {
     const h = handlers[c.req.method as "GET" | "POST" | "PUT"];
     if (h === undefined) return v1Error(405, "METHOD_NOT_ALLOWED");
@@ -95,7 +99,10 @@ function unescape(s: string): string {
     return decodeURIComponent(s.replaceAll("+", " "));
   } catch {
     // Valid escapes that are not UTF-8: keep the bytes as Latin-1 rather than fail.
-    return s.replaceAll("+", " ").replace(/%([0-9a-fA-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+    return s.replaceAll("+", " ").replace(
+      /%([0-9a-fA-F]{2})/g,
+      (_, h) => String.fromCharCode(parseInt(h, 16)),
+    );
   }
 }
 

@@ -114,7 +114,9 @@ function typeError(raw: string, key: string, goType: string): Error {
     : raw === "true" || raw === "false"
     ? "bool"
     : "number " + raw;
-  return new Error(`json: cannot unmarshal ${what} into Go struct field identifyDataV2.${key} of type ${goType}`);
+  return new Error(
+    `json: cannot unmarshal ${what} into Go struct field identifyDataV2.${key} of type ${goType}`,
+  );
 }
 
 /** The top-level object's keys with the raw text of their values; null for a top-level `null`. */
@@ -122,7 +124,13 @@ function topLevelEntries(text: string): [string, string][] | null {
   let i = skipWs(text, 0);
   if (text.startsWith("null", i)) return null;
   if (text[i] !== "{") {
-    const what = text[i] === "[" ? "array" : text[i] === '"' ? "string" : /[tf]/.test(text[i]) ? "bool" : "number";
+    const what = text[i] === "["
+      ? "array"
+      : text[i] === '"'
+      ? "string"
+      : /[tf]/.test(text[i])
+      ? "bool"
+      : "number";
     throw new Error(`json: cannot unmarshal ${what} into Go value of type nsqd.identifyDataV2`);
   }
   const out: [string, string][] = [];

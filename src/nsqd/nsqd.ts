@@ -38,7 +38,11 @@ export class Nsqd {
     validateNsqdOptions(options);
     this.platform = platform;
     this.options = options;
-    this.logger = new Logger(logWrite ?? ((line) => platform.writeStderr(line)), options.logPrefix, options.logLevel);
+    this.logger = new Logger(
+      logWrite ?? ((line) => platform.writeStderr(line)),
+      options.logPrefix,
+      options.logLevel,
+    );
     this.#topicCtx = {
       options,
       setHealth: (err) => this.setHealth(err),
@@ -76,7 +80,9 @@ export class Nsqd {
 
   /** Binds the listeners and starts serving. */
   async start(): Promise<void> {
-    this.logger.info(`nsqd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`);
+    this.logger.info(
+      `nsqd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`,
+    );
     this.logger.info(`ID: ${this.options.nodeId}`);
     const tcpAddr = parseHostPort(this.options.tcpAddress);
     this.#tcpListener = await this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn));

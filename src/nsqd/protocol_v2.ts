@@ -269,7 +269,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
 
   #sub(params: Uint8Array[]): void {
     const client = this.#client!;
-    if (client.state !== ClientState.Init) throw new ClientError(ErrorCode.Invalid, "cannot SUB in current state");
+    if (client.state !== ClientState.Init) {
+      throw new ClientError(ErrorCode.Invalid, "cannot SUB in current state");
+    }
     if (client.heartbeatInterval <= 0) {
       throw new ClientError(ErrorCode.Invalid, "cannot SUB with heartbeats disabled");
     }
@@ -299,7 +301,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     const client = this.#client!;
     if (client.state === ClientState.Closing) {
       // Just ignore ready changes on a closing channel.
-      this.#nsqd.logger.info(`PROTOCOL(V2): [${client}] ignoring RDY after CLS in state ClientStateV2Closing`);
+      this.#nsqd.logger.info(
+        `PROTOCOL(V2): [${client}] ignoring RDY after CLS in state ClientStateV2Closing`,
+      );
       return;
     }
     if (client.state !== ClientState.Subscribed) {
@@ -395,7 +399,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       throw new ClientError(ErrorCode.Invalid, `DPUB could not parse timeout ${goBytesString(params[2])}`);
     }
     const max = this.#nsqd.options.maxReqTimeout;
-    if (timeoutMs > max) throw new ClientError(ErrorCode.Invalid, `DPUB timeout ${timeoutMs} out of range 0-${max}`);
+    if (timeoutMs > max) {
+      throw new ClientError(ErrorCode.Invalid, `DPUB timeout ${timeoutMs} out of range 0-${max}`);
+    }
     this.#deferMs = timeoutMs;
     this.#expectSize(Step.DpubSize);
   }
@@ -404,7 +410,10 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     if (params.length < 2) throw new ClientError(ErrorCode.Invalid, "MPUB insufficient number of parameters");
     const name = goBytesString(params[1]);
     if (!isValidTopicName(name)) {
-      throw new ClientError(ErrorCode.BadTopic, `E_BAD_TOPIC MPUB topic name ${goQuote(params[1])} is not valid`);
+      throw new ClientError(
+        ErrorCode.BadTopic,
+        `E_BAD_TOPIC MPUB topic name ${goQuote(params[1])} is not valid`,
+      );
     }
     this.#checkAuth();
     // Upstream gets (so creates) the topic before reading the body.
@@ -431,7 +440,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       case Step.IdentifySize:
       case Step.AuthSize: {
         const cmd = this.#step === Step.IdentifySize ? "IDENTIFY" : "AUTH";
-        if (n > o.maxBodySize) throw new ClientError(ErrorCode.BadBody, `${cmd} body too big ${n} > ${o.maxBodySize}`);
+        if (n > o.maxBodySize) {
+          throw new ClientError(ErrorCode.BadBody, `${cmd} body too big ${n} > ${o.maxBodySize}`);
+        }
         if (n <= 0) throw new ClientError(ErrorCode.BadBody, `${cmd} invalid body size ${n}`);
         return this.#expectBytes(this.#step === Step.IdentifySize ? Step.IdentifyBody : Step.AuthBody, n);
       }
@@ -446,12 +457,16 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       }
       case Step.MpubSize:
         if (n <= 0) throw new ClientError(ErrorCode.BadBody, `MPUB invalid body size ${n}`);
-        if (n > o.maxBodySize) throw new ClientError(ErrorCode.BadBody, `MPUB body too big ${n} > ${o.maxBodySize}`);
+        if (n > o.maxBodySize) {
+          throw new ClientError(ErrorCode.BadBody, `MPUB body too big ${n} > ${o.maxBodySize}`);
+        }
         return this.#expectSize(Step.MpubCount);
       case Step.MpubCount: {
         // 4 == total num, 5 == length + min 1
         const maxMessages = Math.floor((o.maxBodySize - 4) / 5);
-        if (n <= 0 || n > maxMessages) throw new ClientError(ErrorCode.BadBody, `MPUB invalid message count ${n}`);
+        if (n <= 0 || n > maxMessages) {
+          throw new ClientError(ErrorCode.BadBody, `MPUB invalid message count ${n}`);
+        }
         this.#mpubCount = n;
         this.#mpubMessages = [];
         return this.#expectSize(Step.MpubMsgSize);
@@ -459,7 +474,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       case Step.MpubMsgSize: {
         const i = this.#mpubMessages.length;
         if (n <= 0) throw new ClientError(ErrorCode.BadMessage, `MPUB invalid message(${i}) body size ${n}`);
-        if (n > o.maxMsgSize) throw new ClientError(ErrorCode.BadMessage, `MPUB message too big ${n} > ${o.maxMsgSize}`);
+        if (n > o.maxMsgSize) {
+          throw new ClientError(ErrorCode.BadMessage, `MPUB message too big ${n} > ${o.maxMsgSize}`);
+        }
         return this.#expectBytes(Step.MpubMsgBody, n);
       }
     }
@@ -488,7 +505,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
         try {
           topic.putMessages(msgs);
         } catch (err) {
-          throw new ClientError(ErrorCode.MpubFailed, `MPUB failed ${(err as Error).message}`, { cause: err });
+          throw new ClientError(ErrorCode.MpubFailed, `MPUB failed ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         this.#countPublished(this.#topicName, msgs.length);
         this.#client!.sendResponse(OK);
@@ -558,7 +577,13 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     else if (mt >= 1000 && mt <= o.maxMsgTimeout) msgTimeout = mt;
     else throw identifyError(`msg timeout (${mt}) is invalid`);
 
-    client.applyIdentify({ heartbeatInterval, outputBufferSize, outputBufferTimeout, sampleRate, msgTimeout });
+    client.applyIdentify({
+      heartbeatInterval,
+      outputBufferSize,
+      outputBufferTimeout,
+      sampleRate,
+      msgTimeout,
+    });
 
     if (!data.featureNegotiation) {
       client.sendResponse(OK);

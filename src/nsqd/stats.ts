@@ -72,7 +72,12 @@ export interface Stats {
 const NO_LATENCY: E2eLatency = { count: 0, percentiles: null };
 
 /** `NSQD.GetStats`: an unknown `topic` filter gives null topics (and no producers). */
-export function getStats(nsqd: Nsqd, topicFilter: string, channelFilter: string, includeClients: boolean): Stats {
+export function getStats(
+  nsqd: Nsqd,
+  topicFilter: string,
+  channelFilter: string,
+  includeClients: boolean,
+): Stats {
   let topics: Topic[];
   if (topicFilter === "") {
     topics = nsqd.topics;
@@ -91,7 +96,9 @@ export function getStats(nsqd: Nsqd, topicFilter: string, channelFilter: string,
       if (c === undefined) continue;
       channels = [c];
     }
-    topicStats.push(topicStatsOf(nsqd, t, channels.map((c) => channelStatsOf(nsqd, c, includeClients, topicFilter))));
+    topicStats.push(
+      topicStatsOf(nsqd, t, channels.map((c) => channelStatsOf(nsqd, c, includeClients, topicFilter))),
+    );
   }
   let producers: ClientStats[] | null = null;
   if (includeClients) {
@@ -171,7 +178,8 @@ export function clientStatsOf(_nsqd: Nsqd, c: ClientV2, topicFilter: string): Cl
 export function memoryStats(): Record<string, number> {
   let heapUsed = 0;
   let heapTotal = 0;
-  const proc = (globalThis as { process?: { memoryUsage?: () => { heapUsed: number; heapTotal: number } } }).process;
+  const proc =
+    (globalThis as { process?: { memoryUsage?: () => { heapUsed: number; heapTotal: number } } }).process;
   try {
     const m = proc?.memoryUsage?.();
     if (m) {

@@ -157,7 +157,10 @@ export class Topic {
   }
 
   #put(msg: Message): void {
-    if (this.#channelList.length > 0 && !this.#paused && this.#memQueue.length === 0 && this.#backend.depth === 0) {
+    if (
+      this.#channelList.length > 0 && !this.#paused && this.#memQueue.length === 0 &&
+      this.#backend.depth === 0
+    ) {
       this.#fanOut(msg);
       return;
     }
