@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { InFlightQueue } from "../../src/nsqd/in_flight_queue.ts";
+import { MessageQueue } from "../../src/nsqd/message_queue.ts";
+import { Message } from "../../src/protocol/message.ts";
+
+function msg(i: number, pri = 0): Message {
+  const m = new Message(String(i).padStart(16, "0"), new Uint8Array(0), 0);
+  m.pri = pri;
+  return m;
+}
+
+/** A small deterministic PRNG so failures reproduce. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+}
+
+Deno.test("MessageQueue is FIFO across growth and wrap-around", () => {
+  const q = new MessageQueue(4);
+  const out: number[] = [];
+  let next = 0;
+  const rand = rng(7);
+  for (let round = 0; round < 10_000; round++) {
+    if (rand() < 0.6) q.push(msg(next++));
+    else {
+      const m = q.shift();
+      if (m) out.push(Number(m.id));
+    }
+  }
+  for (let m; (m = q.shift()) !== undefined;) out.push(Number(m.id));
+  assert.deepEqual(out, [...Array(next).keys()]);
+  assert.equal(q.length, 0);
+});
+
+Deno.test("InFlightQueue pops in priority order under random pushes and removals", () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const rand = rng(seed);
+    const q = new InFlightQueue();
+    const live = new Set<Message>();
+    for (let i = 0; i < 500; i++) {
+      const m = msg(i, Math.floor(rand() * 1000));
+      q.push(m);
+      live.add(m);
+      if (rand() < 0.3) {
+        const victim = [...live][Math.floor(rand() * live.size)];
+        q.remove(victim);
+        live.delete(victim);
+        assert.equal(victim.index, -1);
+      }
+    }
+    assert.equal(q.length, live.size);
+    const popped: number[] = [];
+    for (let m; (m = q.peekAndShift(Infinity)) !== undefined;) popped.push(m.pri);
+    assert.deepEqual(popped, [...live].map((m) => m.pri).sort((a, b) => a - b));
+  }
+});
+
+Deno.test("InFlightQueue.peekAndShift() returns nothing before the deadline", () => {
+  const q = new InFlightQueue();
+  q.push(msg(1, 100));
+  q.push(msg(2, 50));
+  assert.equal(q.nextDeadline, 50);
+  assert.equal(q.peekAndShift(49), undefined);
+  assert.equal(q.peekAndShift(50)?.pri, 50);
+  assert.equal(q.peekAndShift(99), undefined);
+  assert.equal(q.peekAndShift(100)?.pri, 100);
+  assert.equal(q.nextDeadline, Infinity);
+});
