@@ -2,11 +2,13 @@
  * One TCP client of the V2 protocol: its negotiated settings, counters, and output buffering
  * (nsq `nsqd/client_v2.go` plus the writing half of `protocol_v2.go`'s messagePump).
  *
- * Output: frames are appended to one reusable buffer. Response and error frames are flushed at the
- * end of the read that produced them (so a pipelined batch of PUBs costs one write, not one per
- * OK). Message frames stay buffered, as upstream's bufio.Writer, until the buffer reaches
- * `output_buffer_size`, the client stops being ready (RDY reached), any other frame is flushed, or
- * `output_buffer_timeout` passes — one timer per buffered batch, never one per message.
+ * Output: frames are appended to one reusable buffer. Where upstream flushes at once (a response or
+ * error frame, or a client that stops being ready because its in-flight count reached RDY), we ask
+ * the nsqd to flush at the end of the current read (or microtask): the bytes and their order are
+ * the same, but a pipelined batch of PUBs, or a batch of FINs each freeing one slot, costs one write
+ * instead of one per frame. Message frames otherwise stay buffered, as upstream's bufio.Writer, until
+ * the buffer reaches `output_buffer_size` or `output_buffer_timeout` passes — one timer per buffered
+ * batch, never one per message.
  */
 import type { Conn } from "../platform/types.ts";
 import { FrameBuffer, FrameType } from "../protocol/frame.ts";
@@ -31,6 +33,8 @@ export interface ClientContext {
   readonly options: NsqdOptions;
   /** Logs at debug level. */
   debug(msg: string): void;
+  /** Flush this client at the end of the current read (or in a microtask outside reads). */
+  requestFlush(client: ClientV2): void;
 }
 
 export class ClientV2 implements Consumer {
@@ -70,10 +74,8 @@ export class ClientV2 implements Consumer {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   #lastReadAt = Date.now();
-  /** True while a read is being handled: response frames wait for its end to be flushed together. */
-  #inRead = false;
-  /** A response or error frame waits in #out for the end of the read. */
-  #responsePending = false;
+  /** A flush was requested and has not happened yet (see ClientContext.requestFlush). */
+  flushRequested = false;
   #closed = false;
   /** Called when the connection must close (read deadline passed, channel deleted). */
   onTimeout: () => void = () => {};
@@ -103,15 +105,9 @@ export class ClientV2 implements Consumer {
 
   // ---- reading side -------------------------------------------------------------------------
 
-  /** A read arrived: resets the read deadline; responses are held until `endRead()`. */
-  beginRead(): void {
+  /** A read arrived: resets the read deadline. */
+  touchRead(): void {
     this.#lastReadAt = Date.now();
-    this.#inRead = true;
-  }
-
-  endRead(): void {
-    this.#inRead = false;
-    if (this.#responsePending) this.flush();
   }
 
   /** Applies an IDENTIFY's settings; only the first one reaches the message pump, as upstream. */
@@ -156,11 +152,15 @@ export class ClientV2 implements Consumer {
     this.inFlightCount++;
     this.messageCount++;
     this.#out.writeMessage(msg);
-    if (this.#out.length >= this.outputBufferSize || !this.isReadyForMessages()) {
+    if (this.#out.length >= this.outputBufferSize) {
       this.flush();
       return;
     }
     this.#messagesBuffered = true;
+    if (!this.isReadyForMessages()) {
+      this.#requestFlush();
+      return;
+    }
     if (this.#flushTimer === undefined && this.outputBufferTimeout > 0) {
       this.#flushTimer = setTimeout(this.#onFlushTimer, this.outputBufferTimeout);
     }
@@ -197,26 +197,24 @@ export class ClientV2 implements Consumer {
   /** Sends a response frame (flushed at the end of the current read, or now). */
   sendResponse(data: Uint8Array): void {
     this.#out.writeFrame(FrameType.Response, data);
-    if (this.#inRead) this.#responsePending = true;
-    else this.flush();
+    this.#requestFlush();
   }
 
   /** Sends an error frame (flushed like a response). */
   sendError(text: string): void {
     this.#out.writeTextFrame(FrameType.Error, text);
-    if (this.#inRead) this.#responsePending = true;
-    else this.flush();
+    this.#requestFlush();
   }
 
   /** Flushes if message frames wait in the buffer (the client stopped being ready). */
   flushMessages(): void {
-    if (this.#messagesBuffered) this.flush();
+    if (this.#messagesBuffered) this.#requestFlush();
   }
 
   /** Writes everything buffered to the socket. */
   flush(): void {
     this.#messagesBuffered = false;
-    this.#responsePending = false;
+    this.flushRequested = false;
     if (this.#out.length === 0) return;
     this.conn.write(this.#out.bytes());
     this.#out.reset();
@@ -229,6 +227,10 @@ export class ClientV2 implements Consumer {
     clearTimeout(this.#deadlineTimer);
     clearTimeout(this.#flushTimer);
     this.#heartbeatTimer = this.#deadlineTimer = this.#flushTimer = undefined;
+  }
+
+  #requestFlush(): void {
+    if (!this.flushRequested) this.#ctx.requestFlush(this);
   }
 
   #onFlushTimer = (): void => {

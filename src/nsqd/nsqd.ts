@@ -6,7 +6,7 @@
 import type { Conn, Listener, NetAddr, Platform } from "../platform/types.ts";
 import { formatListenAddr, parseHostPort } from "./address.ts";
 import type { Channel } from "./channel.ts";
-import { ClientV2 } from "./client_v2.ts";
+import { type ClientContext, ClientV2 } from "./client_v2.ts";
 import { createHttpApp } from "./http.ts";
 import { Logger } from "./logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
@@ -33,6 +33,11 @@ export class Nsqd {
   #scanTimer: ReturnType<typeof setInterval> | undefined;
   #exiting = false;
   #topicCtx: TopicContext;
+  #clientCtx: ClientContext;
+  /** Clients to flush once the current read is handled (see ClientContext.requestFlush). */
+  #flushQueue: ClientV2[] = [];
+  #readDepth = 0;
+  #flushScheduled = false;
 
   constructor(platform: Platform, options: NsqdOptions, logWrite?: (line: string) => void) {
     validateNsqdOptions(options);
@@ -48,6 +53,11 @@ export class Nsqd {
       setHealth: (err) => this.setHealth(err),
       onEphemeralTopicEmpty: (topic) => this.deleteExistingTopic(topic.name),
       onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
+    };
+    this.#clientCtx = {
+      options,
+      debug: (msg) => this.logger.debug(msg),
+      requestFlush: (client) => this.#requestFlush(client),
     };
   }
 
@@ -114,14 +124,43 @@ export class Nsqd {
     this.logger.info("NSQ: exiting");
   }
 
+  // ---- write coalescing -------------------------------------------------------------------------
+
+  /** A socket read is being handled: flushes requested meanwhile wait for its end. */
+  beginRead(): void {
+    this.#readDepth++;
+  }
+
+  endRead(): void {
+    if (--this.#readDepth === 0) this.#runFlushes();
+  }
+
+  #requestFlush(client: ClientV2): void {
+    client.flushRequested = true;
+    this.#flushQueue.push(client);
+    if (this.#readDepth === 0 && !this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#runFlushes);
+    }
+  }
+
+  #runFlushes = (): void => {
+    this.#flushScheduled = false;
+    const queue = this.#flushQueue;
+    if (queue.length === 0) return;
+    this.#flushQueue = [];
+    for (const client of queue) {
+      if (!client.flushRequested) continue;
+      client.flushRequested = false;
+      client.flush();
+    }
+  };
+
   // ---- clients ----------------------------------------------------------------------------------
 
   /** Registers a client after a good magic. */
   addClient(conn: Conn): ClientV2 {
-    const client = new ClientV2(++this.#clientSeq, conn, {
-      options: this.options,
-      debug: (msg) => this.logger.debug(msg),
-    });
+    const client = new ClientV2(++this.#clientSeq, conn, this.#clientCtx);
     this.#clients.set(client.id, client);
     return client;
   }

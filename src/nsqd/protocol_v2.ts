@@ -93,12 +93,12 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       chunk = chunk.subarray(take);
       if (chunk.length === 0) return;
     }
-    const client = this.#client!;
-    client.beginRead();
+    this.#client!.touchRead();
+    this.#nsqd.beginRead();
     try {
       this.#parser.push(chunk);
     } finally {
-      if (!this.#closed) client.endRead();
+      this.#nsqd.endRead();
     }
   }
 
