@@ -180,8 +180,12 @@ export class Topic {
   /** Copies a message to every channel: the first gets the original, the others copies. */
   #fanOut(msg: Message): void {
     const chans = this.#channelList;
+    // The first channel may deliver (and count an attempt on) the original before the others
+    // are copied: copy from the attempts it had on arrival.
+    const attempts = msg.attempts;
     for (let i = 0; i < chans.length; i++) {
       const m = i === 0 ? msg : msg.copy();
+      m.attempts = attempts;
       const channel = chans[i];
       if (m.deferMs !== 0) {
         channel.putMessageDeferred(m, m.deferMs);

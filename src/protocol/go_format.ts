@@ -68,9 +68,11 @@ function escapeRune(cp: number): string {
 // Close enough to Go's unicode.IsPrint for names and numbers: C1 controls, surrogates,
 // non-characters and the odd spaces are escaped.
 function isPrintRune(cp: number): boolean {
-  if (cp < 0xa0) return false;
+  // Go's IsPrint: letters, marks, numbers, punctuation and symbols, and of the spaces only U+0020.
+  if (cp <= 0xa0) return false;
+  if (cp === 0x1680 || cp === 0x205f || cp === 0x3000) return false;
   if (cp === 0xad) return false;
-  if (cp >= 0x2000 && cp <= 0x200f) return cp < 0x200b;
+  if (cp >= 0x2000 && cp <= 0x200f) return false;
   if (cp >= 0x2028 && cp <= 0x202f) return false;
   if (cp >= 0xfff9 && cp <= 0xfffb) return false;
   if (cp === 0xfeff || cp === 0xfffe || cp === 0xffff) return false;
