@@ -48,6 +48,13 @@ export interface FlagSpec {
   kind: FlagKind;
   default: unknown;
   usage: string;
+  /**
+   * A custom `flag.Value`'s Set (nsq's tlsRequiredOption, tlsMinVersionOption, lg.LogLevel): returns
+   * the new value or throws an Error whose message Go would append to "invalid value …: ".
+   */
+  set?: (text: string) => unknown;
+  /** The custom value is a bool flag (`IsBoolFlag()`): bare `-flag` means Set("true"). */
+  boolFlag?: boolean;
 }
 
 /** Result of {@link parseFlags}. */
@@ -117,7 +124,24 @@ export function parseFlags(specs: FlagSpec[], argv: string[]): ParsedFlags {
       throw new FlagError(`flag provided but not defined: -${name}`);
     }
 
-    if (spec.kind === "bool") {
+    if (spec.boolFlag && spec.set) {
+      const text = value ?? "true";
+      try {
+        values.set(name, spec.set(text));
+      } catch (err) {
+        throw new FlagError(`invalid boolean value ${quoteGo(text)} for -${name}: ${(err as Error).message}`);
+      }
+    } else if (spec.set) {
+      if (value === undefined) {
+        if (i >= argv.length) throw new FlagError(`flag needs an argument: -${name}`);
+        value = argv[i++];
+      }
+      try {
+        values.set(name, spec.set(value));
+      } catch (err) {
+        throw new FlagError(`invalid value ${quoteGo(value)} for flag -${name}: ${(err as Error).message}`);
+      }
+    } else if (spec.kind === "bool") {
       // Bool flags never take the next argument: `cmd -x *` must not change meaning when the shell
       // glob happens to expand to a file named "false" (Go's documented rationale).
       if (value === undefined) {

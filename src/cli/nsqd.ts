@@ -25,13 +25,16 @@ async function main(): Promise<void> {
       platform.writeStderr(`${err.message}\n${usage("nsqd", nsqdFlagSpecs(defaults))}`);
       return platform.exit(2);
     }
-    platform.writeStderr(`${(err as Error).message}\n`);
+    // A config file or value nsqd refuses: a FATAL log line, exit 1, as upstream's logFatal.
+    new Logger((l) => platform.writeStderr(l), defaults.logPrefix, LogLevel.info).fatal(
+      (err as Error).message,
+    );
     return platform.exit(1);
   }
   const { parsed, options } = result;
   if (parsed.values.get("version")) {
-    platform.writeStderr(
-      `nsqd v${RELEASE_VERSION} (NSQ protocol ${NSQ_VERSION}; ${platform.name} ${platform.version})\n`,
+    console.log(
+      `nsqd v${RELEASE_VERSION} (NSQ protocol ${NSQ_VERSION}; ${platform.name} ${platform.version})`,
     );
     platform.exit(0);
   }

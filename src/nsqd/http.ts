@@ -2,9 +2,13 @@
  * nsqd's HTTP API (nsq `nsqd/http.go`, shared/nsq-reference.md §2): served by Hono on the
  * platform's HTTP server. This slice has /ping, /info, /pub, /mpub and /stats.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { Message, nowNs, readInt32 } from "../protocol/message.ts";
-import { isValidTopicName } from "../protocol/names.ts";
+import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import type { Channel } from "./channel.ts";
+import { configOptionValue } from "./config_values.ts";
+import { type LogLevel, parseLogLevel } from "./logger.ts";
+import { statsText } from "./stats_text.ts";
 import {
   HttpError,
   installErrorHandlers,
@@ -111,7 +115,7 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       const includeMem = parseStatsBool(get("include_mem"));
       const stats = getStats(nsqd, get("topic"), get("channel"), includeClients);
       if (get("format") !== "json") {
-        throw new HttpError(400, "INVALID_REQUEST"); // the text format arrives with the full HTTP API
+        return v1(statsText(nsqd, stats, includeMem ? memoryStats() : null));
       }
       const out: Record<string, unknown> = {
         version: nsqd.version,
@@ -125,7 +129,164 @@ export function createHttpApp(nsqd: Nsqd): Hono {
     },
   });
 
+  // ---- topic and channel administration ---------------------------------------------------------
+
+  route(app, "/topic/create", {
+    POST: (c) => {
+      const name = requiredParam(parseQuery(c.req.url), "topic", "MISSING_ARG_TOPIC");
+      if (!isValidTopicName(name)) throw new HttpError(400, "INVALID_TOPIC");
+      nsqd.getTopic(name);
+      return v1(null);
+    },
+  });
+
+  route(app, "/topic/delete", {
+    POST: (c) => {
+      const name = requiredParam(parseQuery(c.req.url), "topic", "MISSING_ARG_TOPIC");
+      if (nsqd.getExistingTopic(name) === undefined) throw new HttpError(404, "TOPIC_NOT_FOUND");
+      nsqd.deleteExistingTopic(name);
+      return v1(null);
+    },
+  });
+
+  route(app, "/topic/empty", {
+    POST: (c) => {
+      const name = requiredParam(parseQuery(c.req.url), "topic", "MISSING_ARG_TOPIC");
+      if (!isValidTopicName(name)) throw new HttpError(400, "INVALID_TOPIC");
+      const topic = existingTopic(nsqd, name);
+      topic.empty();
+      return v1(null);
+    },
+  });
+
+  for (const action of ["pause", "unpause"] as const) {
+    route(app, `/topic/${action}`, {
+      POST: (c) => {
+        const name = requiredParam(parseQuery(c.req.url), "topic", "MISSING_ARG_TOPIC");
+        const topic = existingTopic(nsqd, name);
+        if (action === "pause") topic.pause();
+        else topic.unpause();
+        nsqd.persistMetadata();
+        return v1(null);
+      },
+    });
+  }
+
+  route(app, "/channel/create", {
+    POST: (c) => {
+      const [topicName, channelName] = topicChannelArgs(c.req.url);
+      existingTopic(nsqd, topicName).getChannel(channelName);
+      return v1(null);
+    },
+  });
+
+  route(app, "/channel/delete", {
+    POST: (c) => {
+      const [topicName, channelName] = topicChannelArgs(c.req.url);
+      const topic = existingTopic(nsqd, topicName);
+      if (topic.getExistingChannel(channelName) === undefined) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+      topic.deleteExistingChannel(channelName);
+      return v1(null);
+    },
+  });
+
+  route(app, "/channel/empty", {
+    POST: (c) => {
+      const [topicName, channelName] = topicChannelArgs(c.req.url);
+      existingChannel(nsqd, topicName, channelName).empty();
+      return v1(null);
+    },
+  });
+
+  for (const action of ["pause", "unpause"] as const) {
+    route(app, `/channel/${action}`, {
+      POST: (c) => {
+        const [topicName, channelName] = topicChannelArgs(c.req.url);
+        const channel = existingChannel(nsqd, topicName, channelName);
+        if (action === "pause") channel.pause();
+        else channel.unpause();
+        nsqd.persistMetadata();
+        return v1(null);
+      },
+    });
+  }
+
+  // ---- /config/:opt ---------------------------------------------------------------------------------
+
+  const config = async (c: Context) => {
+    const opt = c.req.param("opt") ?? "";
+    if (c.req.method === "PUT") {
+      const body = await readBodyLimited(c.req.raw, o.maxMsgSize + 1);
+      if (body.length > o.maxMsgSize || body.length === 0) throw new HttpError(413, "INVALID_VALUE");
+      setConfigOption(nsqd, opt, new TextDecoder().decode(body));
+    }
+    const value = configOptionValue(nsqd.options, opt);
+    if (value === undefined) throw new HttpError(400, "INVALID_OPTION");
+    return v1(value);
+  };
+  route(app, "/config/:opt", { GET: config, PUT: config });
+
   return app;
+}
+
+/** `reqParams.Get`: present (even empty) or the given 400 error. */
+function requiredParam(params: Map<string, string[]>, key: string, missing: string): string {
+  const v = params.get(key);
+  if (v === undefined) throw new HttpError(400, missing);
+  return v[0];
+}
+
+/** `http_api.GetTopicChannelArgs`: validated topic and channel, or INVALID_ARG_* / MISSING_ARG_*. */
+function topicChannelArgs(url: string): [string, string] {
+  const params = parseQuery(url);
+  const topic = requiredParam(params, "topic", "MISSING_ARG_TOPIC");
+  if (!isValidTopicName(topic)) throw new HttpError(400, "INVALID_ARG_TOPIC");
+  const channel = requiredParam(params, "channel", "MISSING_ARG_CHANNEL");
+  if (!isValidChannelName(channel)) throw new HttpError(400, "INVALID_ARG_CHANNEL");
+  return [topic, channel];
+}
+
+function existingTopic(nsqd: Nsqd, name: string): Topic {
+  const topic = nsqd.getExistingTopic(name);
+  if (topic === undefined) throw new HttpError(404, "TOPIC_NOT_FOUND");
+  return topic;
+}
+
+function existingChannel(nsqd: Nsqd, topicName: string, channelName: string): Channel {
+  const channel = existingTopic(nsqd, topicName).getExistingChannel(channelName);
+  if (channel === undefined) throw new HttpError(404, "CHANNEL_NOT_FOUND");
+  return channel;
+}
+
+/** PUT /config: only `nsqlookupd_tcp_addresses` (JSON array of strings) and `log_level` (a level name). */
+function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
+  switch (opt) {
+    case "nsqlookupd_tcp_addresses": {
+      let v: unknown;
+      try {
+        v = JSON.parse(body);
+      } catch {
+        throw new HttpError(400, "INVALID_VALUE");
+      }
+      if (v !== null && (!Array.isArray(v) || v.some((a) => typeof a !== "string"))) {
+        throw new HttpError(400, "INVALID_VALUE");
+      }
+      nsqd.setLookupdTcpAddresses((v ?? []) as string[]);
+      return;
+    }
+    case "log_level": {
+      let level: LogLevel;
+      try {
+        level = parseLogLevel(body);
+      } catch {
+        throw new HttpError(400, "INVALID_VALUE");
+      }
+      nsqd.options.logLevel = level;
+      nsqd.logger.level = level;
+      return;
+    }
+  }
+  throw new HttpError(400, "INVALID_OPTION");
 }
 
 /** `true|1|false|0`; anything else (or nothing) means true (#1118, #1230). */

@@ -8,6 +8,15 @@ export const LogLevel = { debug: 1, info: 2, warn: 3, error: 4, fatal: 5 } as co
 export type LogLevel = typeof LogLevel[keyof typeof LogLevel];
 export type LogLevelName = keyof typeof LogLevel;
 
+/** Level number → flag value. */
+export const LOG_LEVEL_NAMES: Record<number, LogLevelName> = {
+  1: "debug",
+  2: "info",
+  3: "warn",
+  4: "error",
+  5: "fatal",
+};
+
 const LEVEL_TEXT: Record<number, string> = { 1: "DEBUG", 2: "INFO", 3: "WARNING", 4: "ERROR", 5: "FATAL" };
 
 /** Parses a `--log-level` value (case-insensitive, as nsq's `lg.ParseLogLevel`). */

@@ -124,6 +124,14 @@ export class Nsqd {
     this.logger.info("NSQ: exiting");
   }
 
+  /** Writes nsqd.dat (topics, channels, paused flags). Disk persistence arrives with the durability issue. */
+  persistMetadata(): void {}
+
+  /** `PUT /config/nsqlookupd_tcp_addresses`: the lookupd peers to use. */
+  setLookupdTcpAddresses(addresses: string[]): void {
+    this.options.lookupdTcpAddresses = addresses;
+  }
+
   // ---- write coalescing -------------------------------------------------------------------------
 
   /** A socket read is being handled: flushes requested meanwhile wait for its end. */
