@@ -9,6 +9,7 @@ import type { Channel } from "./channel.ts";
 import { configOptionValue } from "./config_values.ts";
 import { type LogLevel, parseLogLevel } from "./logger.ts";
 import { statsText } from "./stats_text.ts";
+import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.ts";
 import {
   HttpError,
   installErrorHandlers,
@@ -127,6 +128,10 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       out.producers = stats.producers;
       return v1(out);
     },
+  });
+
+  route(app, "/metrics", {
+    GET: () => new Response(prometheusText(nsqd), { headers: { "Content-Type": PROMETHEUS_CONTENT_TYPE } }),
   });
 
   // ---- topic and channel administration ---------------------------------------------------------

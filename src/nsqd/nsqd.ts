@@ -11,6 +11,7 @@ import { createHttpApp } from "./http.ts";
 import { Logger } from "./logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
 import { ProtocolV2 } from "./protocol_v2.ts";
+import { StatsdLoop } from "./statsd.ts";
 import { Topic, type TopicContext } from "./topic.ts";
 import { NSQ_VERSION, RELEASE_VERSION } from "./version.ts";
 
@@ -32,6 +33,7 @@ export class Nsqd {
   #httpListener: Listener | null = null;
   #scanTimer: ReturnType<typeof setInterval> | undefined;
   #exiting = false;
+  #statsd: StatsdLoop | null = null;
   #topicCtx: TopicContext;
   #clientCtx: ClientContext;
   /** Clients to flush once the current read is handled (see ClientContext.requestFlush). */
@@ -109,6 +111,10 @@ export class Nsqd {
       this.logger.info(`HTTP: listening on ${formatListenAddr(this.#httpListener.addr)}`);
     }
     this.#scanTimer = setInterval(() => this.#queueScan(), QUEUE_SCAN_INTERVAL_MS);
+    if (this.options.statsdAddress !== "") {
+      this.#statsd = new StatsdLoop(this);
+      this.#statsd.start();
+    }
   }
 
   /** Stops listening, disconnects clients and stops every topic. */
@@ -117,6 +123,7 @@ export class Nsqd {
     this.#exiting = true;
     clearInterval(this.#scanTimer);
     this.#scanTimer = undefined;
+    this.#statsd?.stop();
     await this.#tcpListener?.close();
     for (const client of [...this.#clients.values()]) client.conn.close();
     await this.#httpListener?.close();

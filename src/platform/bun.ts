@@ -7,6 +7,7 @@
 import { hostname as osHostname } from "node:os";
 import { writeSync } from "node:fs";
 import type { BunRuntime, BunSocket, BunSocketHandler, NodeProcess } from "./bun_types.ts";
+import { createUdpSender } from "./udp.ts";
 import type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
 
 const g = globalThis as unknown as { Bun: BunRuntime; process: NodeProcess };
@@ -172,6 +173,8 @@ export const bunPlatform: Platform = {
       close: () => server.stop(true),
     });
   },
+
+  createUdpSender,
 
   hostname(): string {
     return osHostname();

@@ -5,6 +5,7 @@
  * Deno, see shared/PLATFORM-FACTS.md). `conn.write()` may write only part of a buffer, and it is
  * asynchronous: while one write is under way, later writes are gathered and sent together.
  */
+import { createUdpSender } from "./udp.ts";
 import type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
 
 const READ_BUFFER_SIZE = 64 * 1024;
@@ -174,6 +175,8 @@ export const denoPlatform: Platform = {
     );
     return Promise.resolve({ addr: toNetAddr(server.addr), close: () => server.shutdown() });
   },
+
+  createUdpSender,
 
   hostname(): string {
     return Deno.hostname();

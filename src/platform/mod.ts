@@ -4,7 +4,16 @@
  */
 import type { Platform } from "./types.ts";
 
-export type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
+export type {
+  Conn,
+  FetchHandler,
+  Listener,
+  NetAddr,
+  Platform,
+  SignalName,
+  SocketEvents,
+  UdpSender,
+} from "./types.ts";
 
 /** Loads the platform of the running runtime (Bun if `Bun` is defined, else Deno). */
 export async function currentPlatform(): Promise<Platform> {

@@ -57,6 +57,12 @@ export interface Listener {
 /** Handles one HTTP request (Hono's `app.fetch`). */
 export type FetchHandler = (req: Request, info: { remoteAddr: NetAddr }) => Response | Promise<Response>;
 
+/** Sends UDP datagrams (statsd). */
+export interface UdpSender {
+  send(bytes: Uint8Array, addr: NetAddr): Promise<void>;
+  close(): void;
+}
+
 /** Signals the broker reacts to. */
 export type SignalName = "SIGINT" | "SIGTERM";
 
@@ -71,6 +77,8 @@ export interface Platform {
   connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn>;
   /** Serves HTTP with a fetch handler. */
   serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener>;
+  /** A UDP socket for sending. */
+  createUdpSender(): UdpSender;
   /** The OS host name. */
   hostname(): string;
   /** Runs `handler` on a signal; returns a function that removes it. */
