@@ -12,6 +12,7 @@ import { type BackendQueue, DummyBackend, MemoryBackend } from "./backend_queue.
 import { InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
+import { Quantile } from "./quantile.ts";
 
 /** What a channel needs of a subscribed client. */
 export interface Consumer {
@@ -58,6 +59,8 @@ export class Channel {
   messageCount = 0;
   requeueCount = 0;
   timeoutCount = 0;
+  /** End-to-end processing latency (publish → FIN), when percentiles are configured (§3.9). */
+  readonly e2eLatency: Quantile | undefined;
 
   constructor(topicName: string, name: string, ctx: ChannelContext) {
     this.topicName = topicName;
@@ -67,6 +70,10 @@ export class Channel {
     this.#memQueueSize = ctx.options.memQueueSize;
     this.#memQueue = new MessageQueue(Math.min(this.#memQueueSize, 1024));
     this.#backend = this.ephemeral ? new DummyBackend() : new MemoryBackend();
+    const o = ctx.options;
+    if (o.e2eProcessingLatencyPercentiles.length > 0) {
+      this.e2eLatency = new Quantile(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
+    }
   }
 
   get paused(): boolean {
@@ -156,6 +163,7 @@ export class Channel {
   finishMessage(clientId: number, id: string): Message {
     const msg = this.#popInFlight(clientId, id);
     this.#inFlightPQ.remove(msg);
+    this.e2eLatency?.insert(msg.timestamp);
     return msg;
   }
 

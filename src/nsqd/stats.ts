@@ -5,6 +5,7 @@
 import type { Channel } from "./channel.ts";
 import type { ClientV2 } from "./client_v2.ts";
 import type { Nsqd } from "./nsqd.ts";
+import { mergeQuantiles, resultOf } from "./quantile.ts";
 import type { Topic } from "./topic.ts";
 
 export interface ClientStats {
@@ -69,8 +70,6 @@ export interface Stats {
   producers: ClientStats[] | null;
 }
 
-const NO_LATENCY: E2eLatency = { count: 0, percentiles: null };
-
 /** `NSQD.GetStats`: an unknown `topic` filter gives null topics (and no producers). */
 export function getStats(
   nsqd: Nsqd,
@@ -96,9 +95,9 @@ export function getStats(
       if (c === undefined) continue;
       channels = [c];
     }
-    topicStats.push(
-      topicStatsOf(nsqd, t, channels.map((c) => channelStatsOf(nsqd, c, includeClients, topicFilter))),
-    );
+    // Channel stats first: computing them rotates each channel's latency window before the merge.
+    const channelStats = channels.map((c) => channelStatsOf(nsqd, c, includeClients, topicFilter));
+    topicStats.push(topicStatsOf(nsqd, t, channelStats));
   }
   let producers: ClientStats[] | null = null;
   if (includeClients) {
@@ -111,6 +110,8 @@ export function getStats(
 }
 
 function topicStatsOf(_nsqd: Nsqd, t: Topic, channels: ChannelStats[]): TopicStats {
+  // The topic's latency merges every channel's samples (Topic.AggregateChannelE2eProcessingLatency).
+  const latency = resultOf(mergeQuantiles(t.channels.map((c) => c.e2eLatency)));
   return {
     topic_name: t.name,
     channels,
@@ -119,7 +120,7 @@ function topicStatsOf(_nsqd: Nsqd, t: Topic, channels: ChannelStats[]): TopicSta
     message_count: t.messageCount,
     message_bytes: t.messageBytes,
     paused: t.paused,
-    e2e_processing_latency: NO_LATENCY,
+    e2e_processing_latency: latency,
   };
 }
 
@@ -136,7 +137,7 @@ function channelStatsOf(nsqd: Nsqd, c: Channel, includeClients: boolean, topicFi
     client_count: c.clientCount,
     clients: includeClients ? c.clients.map((cl) => clientStatsOf(nsqd, cl as ClientV2, topicFilter)) : null,
     paused: c.paused,
-    e2e_processing_latency: NO_LATENCY,
+    e2e_processing_latency: resultOf(c.e2eLatency),
   };
 }
 

@@ -4,7 +4,8 @@
  */
 import { formatDuration } from "../protocol/go_duration.ts";
 import type { Nsqd } from "./nsqd.ts";
-import type { ClientStats, E2eLatency, Stats } from "./stats.ts";
+import { resultToString as latencyText } from "./quantile.ts";
+import type { ClientStats, Stats } from "./stats.ts";
 import { NSQ_VERSION } from "./version.ts";
 
 /** Renders stats as upstream's text page. */
@@ -61,27 +62,6 @@ function clientText(s: ClientStats, now: number): string {
   } fin: ${pad(s.finish_count, 8)} re-q: ${pad(s.requeue_count, 8)} msgs: ${
     pad(s.message_count, 8)
   } connected: ${connected}`;
-}
-
-/** `quantile.Result.String()`: the values, human readable, comma separated. */
-export function latencyText(r: E2eLatency): string {
-  return (r.percentiles ?? []).map((p) => nanoSecondToHuman(p.value)).join(", ");
-}
-
-/** nsq's `NanoSecondToHuman`. */
-export function nanoSecondToHuman(v: number): string {
-  let suffix = "n";
-  if (v > 1_000_000_000) {
-    v /= 1_000_000_000;
-    suffix = "s";
-  } else if (v > 1_000_000) {
-    v /= 1_000_000;
-    suffix = "m";
-  } else if (v > 1000) {
-    v /= 1000;
-    suffix = "u";
-  }
-  return `${v.toFixed(1)}${suffix}`;
 }
 
 function pad(n: number, width: number): string {
