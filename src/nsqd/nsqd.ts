@@ -3,7 +3,9 @@
  * in-flight and deferred messages. Everything runtime-specific comes in through the `Platform`, so
  * several brokers can live in one process.
  */
-import type { Conn, Listener, NetAddr, Platform } from "../platform/types.ts";
+import type { Conn, DirLock, Listener, NetAddr, Platform } from "../platform/types.ts";
+import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
 import { formatListenAddr, parseHostPort } from "./address.ts";
 import type { Channel } from "./channel.ts";
 import { type ClientContext, ClientV2 } from "./client_v2.ts";
@@ -34,6 +36,9 @@ export class Nsqd {
   #scanTimer: ReturnType<typeof setInterval> | undefined;
   #exiting = false;
   #statsd: StatsdLoop | null = null;
+  #dirLock: DirLock | null = null;
+  #loading = false;
+  readonly #metadata: MetadataWriter;
   #topicCtx: TopicContext;
   #clientCtx: ClientContext;
   /** Clients to flush once the current read is handled (see ClientContext.requestFlush). */
@@ -56,6 +61,11 @@ export class Nsqd {
       onEphemeralTopicEmpty: (topic) => this.deleteExistingTopic(topic.name),
       onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
     };
+    this.#metadata = new MetadataWriter(
+      this.dataPath,
+      this,
+      (err) => this.logger.error(`failed to persist metadata - ${err.message}`),
+    );
     this.#clientCtx = {
       options,
       debug: (msg) => this.logger.debug(msg),
@@ -90,25 +100,45 @@ export class Nsqd {
     this.#health = err;
   }
 
-  /** Binds the listeners and starts serving. */
+  /** The directory of nsqd.dat and the disk queues (`--data-path`, default the working directory). */
+  get dataPath(): string {
+    return this.options.dataPath === "" ? "." : this.options.dataPath;
+  }
+
+  /**
+   * Locks the data path, restores topics and channels from nsqd.dat, binds the listeners and starts
+   * serving. Throws (after undoing what it did) when any step fails.
+   */
   async start(): Promise<void> {
     this.logger.info(
       `nsqd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`,
     );
     this.logger.info(`ID: ${this.options.nodeId}`);
-    const tcpAddr = parseHostPort(this.options.tcpAddress);
-    this.#tcpListener = await this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn));
-    this.logger.info(`TCP: listening on ${formatListenAddr(this.#tcpListener.addr)}`);
-    if (this.options.httpAddress !== "") {
-      const app = createHttpApp(this);
-      const httpAddr = parseHostPort(this.options.httpAddress);
-      try {
+    try {
+      this.#dirLock = this.platform.lockDirectory(this.dataPath);
+    } catch (err) {
+      throw new Error(`failed to lock data-path: ${(err as Error).message}`);
+    }
+    if (this.#dirLock === null) {
+      this.logger.warn(`cannot flock ${this.dataPath} on this platform: not locked`);
+    }
+    try {
+      this.#loadMetadata();
+      this.#persistNow();
+      const tcpAddr = parseHostPort(this.options.tcpAddress);
+      this.#tcpListener = await this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn));
+      this.logger.info(`TCP: listening on ${formatListenAddr(this.#tcpListener.addr)}`);
+      if (this.options.httpAddress !== "") {
+        const app = createHttpApp(this);
+        const httpAddr = parseHostPort(this.options.httpAddress);
         this.#httpListener = await this.platform.serve(httpAddr, (req, info) => app.fetch(req, info));
-      } catch (err) {
-        await this.#tcpListener.close();
-        throw err;
+        this.logger.info(`HTTP: listening on ${formatListenAddr(this.#httpListener.addr)}`);
       }
-      this.logger.info(`HTTP: listening on ${formatListenAddr(this.#httpListener.addr)}`);
+    } catch (err) {
+      await this.#tcpListener?.close();
+      this.#dirLock?.release();
+      this.#dirLock = null;
+      throw err;
     }
     this.#scanTimer = setInterval(() => this.#queueScan(), QUEUE_SCAN_INTERVAL_MS);
     if (this.options.statsdAddress !== "") {
@@ -117,7 +147,11 @@ export class Nsqd {
     }
   }
 
-  /** Stops listening, disconnects clients and stops every topic. */
+  /**
+   * Shuts down as upstream's Exit: stop listening, close every client, persist nsqd.dat, then close
+   * each topic and channel, which writes what they hold in memory (queued, in flight, deferred) to
+   * their disk queues.
+   */
   async close(): Promise<void> {
     if (this.#exiting) return;
     this.#exiting = true;
@@ -127,12 +161,49 @@ export class Nsqd {
     await this.#tcpListener?.close();
     for (const client of [...this.#clients.values()]) client.conn.close();
     await this.#httpListener?.close();
-    for (const topic of this.#topics.values()) topic.close();
+    this.#persistNow();
+    for (const topic of this.#topics.values()) await topic.close();
+    this.#dirLock?.release();
+    this.#dirLock = null;
     this.logger.info("NSQ: exiting");
   }
 
-  /** Writes nsqd.dat (topics, channels, paused flags). Disk persistence arrives with the durability issue. */
-  persistMetadata(): void {}
+  /** Writes nsqd.dat soon (after a topic/channel create, delete, pause or unpause). */
+  persistMetadata(): void {
+    if (!this.#loading && !this.#exiting) this.#metadata.request();
+  }
+
+  #persistNow(): void {
+    this.logger.info(`NSQ: persisting topic/channel metadata to ${metadataFileName(this.dataPath)}`);
+    if (!this.#metadata.writeNow()) throw new Error("failed to persist metadata");
+  }
+
+  /** `LoadMetadata`: topics and channels (and paused flags) of the last run; invalid names skipped. */
+  #loadMetadata(): void {
+    const m = readMetadata(this.dataPath);
+    if (m === null) return;
+    this.#loading = true;
+    try {
+      for (const t of m.topics ?? []) {
+        if (typeof t?.name !== "string" || !isValidTopicName(t.name)) {
+          this.logger.warn(`skipping creation of invalid topic ${t?.name}`);
+          continue;
+        }
+        const topic = this.getTopic(t.name);
+        if (t.paused) topic.pause();
+        for (const c of t.channels ?? []) {
+          if (typeof c?.name !== "string" || !isValidChannelName(c.name)) {
+            this.logger.warn(`skipping creation of invalid channel ${c?.name}`);
+            continue;
+          }
+          const channel = topic.getChannel(c.name);
+          if (c.paused) channel.pause();
+        }
+      }
+    } finally {
+      this.#loading = false;
+    }
+  }
 
   /** `PUT /config/nsqlookupd_tcp_addresses`: the lookupd peers to use. */
   setLookupdTcpAddresses(addresses: string[]): void {
@@ -199,6 +270,7 @@ export class Nsqd {
     topic = new Topic(name, this.#topicCtx);
     this.#topics.set(name, topic);
     this.logger.info(`TOPIC(${name}): created`);
+    if (!topic.ephemeral) this.persistMetadata();
     return topic;
   }
 
@@ -213,6 +285,7 @@ export class Nsqd {
     this.#topics.delete(name);
     topic.delete();
     this.logger.info(`TOPIC(${name}): deleted`);
+    if (!topic.ephemeral) this.persistMetadata();
   }
 
   /** Topics sorted by name. */
@@ -222,6 +295,7 @@ export class Nsqd {
 
   #onChannelChange(topic: Topic, channel: Channel, created: boolean): void {
     this.logger.info(`TOPIC(${topic.name}): ${created ? "new" : "deleting"} channel(${channel.name})`);
+    if (!channel.ephemeral) this.persistMetadata();
   }
 
   /** Expires in-flight and deferred messages of every channel whose earliest deadline has passed. */

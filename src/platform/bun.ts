@@ -8,9 +8,64 @@ import { hostname as osHostname } from "node:os";
 import { writeSync } from "node:fs";
 import type { BunRuntime, BunSocket, BunSocketHandler, NodeProcess } from "./bun_types.ts";
 import { createUdpSender } from "./udp.ts";
-import type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
+import type {
+  Conn,
+  DirLock,
+  FetchHandler,
+  Listener,
+  NetAddr,
+  Platform,
+  SignalName,
+  SocketEvents,
+} from "./types.ts";
 
 const g = globalThis as unknown as { Bun: BunRuntime; process: NodeProcess };
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const O_RDONLY = 0;
+
+interface BunFfi {
+  dlopen(path: string, symbols: Record<string, { args: number[]; returns: number }>): {
+    symbols: Record<string, (...args: unknown[]) => number>;
+    close(): void;
+  };
+  FFIType: { i32: number; ptr: number };
+  ptr(buf: Uint8Array): unknown;
+}
+
+// `bun:ffi` is loaded at startup (top-level await) so that locking stays synchronous.
+const ffi: BunFfi | null = await import("bun:" + "ffi").then((m) => m as BunFfi).catch(() => null);
+
+/** flock(2) through libc with bun:ffi: Bun has no file lock API of its own. */
+function bunLockDirectory(path: string): DirLock | null {
+  if (ffi === null) return null;
+  let libc;
+  try {
+    const { i32, ptr } = ffi.FFIType;
+    libc = ffi.dlopen("libc.so.6", {
+      open: { args: [ptr, i32], returns: i32 },
+      flock: { args: [i32, i32], returns: i32 },
+      close: { args: [i32], returns: i32 },
+    });
+  } catch {
+    return null;
+  }
+  const cpath = new TextEncoder().encode(path + "\0");
+  const fd = libc.symbols.open(ffi.ptr(cpath), O_RDONLY);
+  if (fd < 0) throw new Error(`cannot flock directory ${path} - no such file or directory`);
+  if (libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    libc.symbols.close(fd);
+    throw new Error(`cannot flock directory ${path} - resource temporarily unavailable`);
+  }
+  const lib = libc;
+  return {
+    release() {
+      lib.symbols.close(fd);
+      lib.close();
+    },
+  };
+}
 
 class BunConn implements Conn {
   readonly remoteAddr: NetAddr;
@@ -175,6 +230,7 @@ export const bunPlatform: Platform = {
   },
 
   createUdpSender,
+  lockDirectory: bunLockDirectory,
 
   hostname(): string {
     return osHostname();

@@ -6,7 +6,16 @@
  * asynchronous: while one write is under way, later writes are gathered and sent together.
  */
 import { createUdpSender } from "./udp.ts";
-import type { Conn, FetchHandler, Listener, NetAddr, Platform, SignalName, SocketEvents } from "./types.ts";
+import type {
+  Conn,
+  DirLock,
+  FetchHandler,
+  Listener,
+  NetAddr,
+  Platform,
+  SignalName,
+  SocketEvents,
+} from "./types.ts";
 
 const READ_BUFFER_SIZE = 64 * 1024;
 
@@ -134,6 +143,36 @@ function toNetAddr(addr: Deno.Addr): NetAddr {
 
 const encoder = new TextEncoder();
 
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const O_RDONLY = 0;
+
+/** flock(2) through libc with Deno's FFI: Deno has no non-blocking file lock of its own. */
+function denoLockDirectory(path: string): DirLock | null {
+  let libc;
+  try {
+    libc = Deno.dlopen("libc.so.6", {
+      open: { parameters: ["buffer", "i32"], result: "i32" },
+      flock: { parameters: ["i32", "i32"], result: "i32" },
+      close: { parameters: ["i32"], result: "i32" },
+    });
+  } catch {
+    return null;
+  }
+  const fd = libc.symbols.open(encoder.encode(path + "\0"), O_RDONLY);
+  if (fd < 0) throw new Error(`cannot flock directory ${path} - no such file or directory`);
+  if (libc.symbols.flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    libc.symbols.close(fd);
+    throw new Error(`cannot flock directory ${path} - resource temporarily unavailable`);
+  }
+  return {
+    release() {
+      libc.symbols.close(fd);
+      libc.close();
+    },
+  };
+}
+
 export const denoPlatform: Platform = {
   name: "deno",
   version: Deno.version.deno,
@@ -177,6 +216,7 @@ export const denoPlatform: Platform = {
   },
 
   createUdpSender,
+  lockDirectory: denoLockDirectory,
 
   hostname(): string {
     return Deno.hostname();

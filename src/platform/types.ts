@@ -63,6 +63,11 @@ export interface UdpSender {
   close(): void;
 }
 
+/** An exclusive lock on a directory (held until released or the process ends). */
+export interface DirLock {
+  release(): void;
+}
+
 /** Signals the broker reacts to. */
 export type SignalName = "SIGINT" | "SIGTERM";
 
@@ -79,6 +84,12 @@ export interface Platform {
   serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener>;
   /** A UDP socket for sending. */
   createUdpSender(): UdpSender;
+  /**
+   * Takes an exclusive, non-blocking `flock` on a directory, as upstream's dirlock (so our nsqd and
+   * Go's nsqd see each other's lock). Throws when another process holds it; returns null where
+   * flock cannot be reached (no libc).
+   */
+  lockDirectory(path: string): DirLock | null;
   /** The OS host name. */
   hostname(): string;
   /** Runs `handler` on a signal; returns a function that removes it. */
