@@ -5,6 +5,7 @@
  */
 import type { Conn, DirLock, Listener, NetAddr, Platform } from "../platform/types.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
 import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
 import { formatListenAddr, parseHostPort } from "./address.ts";
 import type { Channel } from "./channel.ts";
@@ -37,6 +38,7 @@ export class Nsqd {
   #exiting = false;
   #statsd: StatsdLoop | null = null;
   #dirLock: DirLock | null = null;
+  #lookup: LookupLoop | null = null;
   #loading = false;
   readonly #metadata: MetadataWriter;
   #topicCtx: TopicContext;
@@ -141,6 +143,7 @@ export class Nsqd {
       throw err;
     }
     this.#scanTimer = setInterval(() => this.#queueScan(), QUEUE_SCAN_INTERVAL_MS);
+    this.#startLookup();
     if (this.options.statsdAddress !== "") {
       this.#statsd = new StatsdLoop(this);
       this.#statsd.start();
@@ -158,6 +161,7 @@ export class Nsqd {
     clearInterval(this.#scanTimer);
     this.#scanTimer = undefined;
     this.#statsd?.stop();
+    this.#lookup?.stop();
     await this.#tcpListener?.close();
     for (const client of [...this.#clients.values()]) client.conn.close();
     await this.#httpListener?.close();
@@ -199,15 +203,50 @@ export class Nsqd {
           const channel = topic.getChannel(c.name);
           if (c.paused) channel.pause();
         }
+        topic.start();
       }
     } finally {
       this.#loading = false;
     }
   }
 
-  /** `PUT /config/nsqlookupd_tcp_addresses`: the lookupd peers to use. */
+  /** `PUT /config/nsqlookupd_tcp_addresses`: the lookupd peers to use (added and removed live). */
   setLookupdTcpAddresses(addresses: string[]): void {
     this.options.lookupdTcpAddresses = addresses;
+    this.#lookup?.setAddresses(addresses);
+  }
+
+  /** The lookupds this nsqd knows (for tests and stats). */
+  get lookupPeers(): readonly LookupPeer[] {
+    return this.#lookup?.peers ?? [];
+  }
+
+  #startLookup(): void {
+    const o = this.options;
+    const hostname = this.platform.hostname();
+    this.#lookup = new LookupLoop({
+      platform: this.platform,
+      logger: this.logger,
+      maxBodySize: o.maxBodySize,
+      identifyBody: () => ({
+        version: NSQ_VERSION,
+        tcp_port: o.broadcastTcpPort || (this.tcpAddr?.port ?? 0),
+        http_port: o.broadcastHttpPort || (this.httpAddr?.port ?? 0),
+        hostname,
+        broadcast_address: o.broadcastAddress,
+        topology_zone: o.topologyZone,
+        topology_region: o.topologyRegion,
+      }),
+      registrations: () => {
+        const out: [string, string][] = [];
+        for (const t of this.#topics.values()) {
+          if (t.channelList.length === 0) out.push([t.name, ""]);
+          for (const c of t.channelList) out.push([t.name, c.name]);
+        }
+        return out;
+      },
+    });
+    this.#lookup.setAddresses(o.lookupdTcpAddresses);
   }
 
   // ---- write coalescing -------------------------------------------------------------------------
@@ -271,6 +310,9 @@ export class Nsqd {
     this.#topics.set(name, topic);
     this.logger.info(`TOPIC(${name}): created`);
     if (!topic.ephemeral) this.persistMetadata();
+    this.#lookup?.notify("REGISTER", name, "");
+    // While loading nsqd.dat, topics start once their channels are restored.
+    if (!this.#loading) this.#preCreateChannelsAndStart(topic);
     return topic;
   }
 
@@ -286,6 +328,7 @@ export class Nsqd {
     topic.delete();
     this.logger.info(`TOPIC(${name}): deleted`);
     if (!topic.ephemeral) this.persistMetadata();
+    this.#lookup?.notify("UNREGISTER", name, "");
   }
 
   /** Topics sorted by name. */
@@ -296,6 +339,42 @@ export class Nsqd {
   #onChannelChange(topic: Topic, channel: Channel, created: boolean): void {
     this.logger.info(`TOPIC(${topic.name}): ${created ? "new" : "deleting"} channel(${channel.name})`);
     if (!channel.ephemeral) this.persistMetadata();
+    this.#lookup?.notify(created ? "REGISTER" : "UNREGISTER", topic.name, channel.name);
+  }
+
+  /**
+   * Channel pre-creation (shared/nsq-reference.md §3.1): a topic created at runtime asks the
+   * lookupds for the channels it has elsewhere in the cluster and creates them before it starts
+   * fanning out, so none of them misses a message. Until then messages wait on the topic.
+   */
+  #preCreateChannelsAndStart(topic: Topic): void {
+    const httpAddrs = this.#lookup?.httpAddresses() ?? [];
+    if (httpAddrs.length === 0) {
+      if (this.options.lookupdTcpAddresses.length > 0) {
+        this.logger.error(
+          `no available nsqlookupd to query for channels to pre-create for topic ${topic.name}`,
+        );
+      }
+      topic.start();
+      return;
+    }
+    lookupdTopicChannels(topic.name, httpAddrs, this.options.httpClientRequestTimeout)
+      .catch((err) => {
+        this.logger.warn(
+          `failed to query nsqlookupd for channels to pre-create for topic ${topic.name} - ${
+            (err as Error).message
+          }`,
+        );
+        return [] as string[];
+      })
+      .then((channels) => {
+        if (topic.exiting) return;
+        for (const name of channels) {
+          // Never pre-create an ephemeral channel: it has no consumer here.
+          if (!name.endsWith("#ephemeral") && isValidChannelName(name)) topic.getChannel(name);
+        }
+        topic.start();
+      });
   }
 
   /** Expires in-flight and deferred messages of every channel whose earliest deadline has passed. */

@@ -36,6 +36,8 @@ export class Topic {
   #backend: BackendQueue;
   #paused = false;
   #exiting = false;
+  /** Until started, messages wait on the topic (channels are being pre-created from lookupd). */
+  #started = false;
   #drainScheduled = false;
   #channelCtx: ChannelContext;
 
@@ -156,9 +158,20 @@ export class Topic {
     return { topic, channels };
   }
 
+  /** Starts the fan-out (upstream's `Topic.Start`, after channel pre-creation). */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    this.#scheduleDrain();
+  }
+
+  get started(): boolean {
+    return this.#started;
+  }
+
   #put(msg: Message): void {
     if (
-      this.#channelList.length > 0 && !this.#paused && this.#memQueue.length === 0 &&
+      this.#started && this.#channelList.length > 0 && !this.#paused && this.#memQueue.length === 0 &&
       this.#backend.depth === 0
     ) {
       this.#fanOut(msg);
@@ -208,7 +221,7 @@ export class Topic {
   /** Fans out the backlog in batches, yielding to the event loop between them. */
   #drain(): void {
     this.#drainScheduled = false;
-    if (this.#paused || this.#exiting || this.#channelList.length === 0) return;
+    if (!this.#started || this.#paused || this.#exiting || this.#channelList.length === 0) return;
     let n = 0;
     let preferBackend = false;
     while (n < DRAIN_BATCH) {
