@@ -1,50 +1,92 @@
 /**
- * Where a topic or channel puts messages past `--mem-queue-size` (nsq's `BackendQueue`).
+ * Where a topic or channel keeps messages past `--mem-queue-size` (nsq's `BackendQueue`).
  *
- * This slice keeps the overflow in memory (`MemoryBackend`); the disk queue of the durability issue
- * implements the same interface. Ephemeral topics and channels use `DummyBackend`, which drops the
- * overflow as upstream's `dummyBackendQueue` does (shared/nsq-reference.md §3.3).
+ * `DiskBackend` stores them in a go-diskqueue compatible `DiskQueue` (§3.7), one per topic and one
+ * per channel; ephemeral topics and channels use `DummyBackend`, which drops the overflow as
+ * upstream's `dummyBackendQueue` does (shared/nsq-reference.md §3.3).
  */
-import type { Message } from "../protocol/message.ts";
-import { MessageQueue } from "./message_queue.ts";
+import { decodeMessage, encodeMessage, type Message, MESSAGE_HEADER_LENGTH } from "../protocol/message.ts";
+import { DiskQueue } from "./disk_queue.ts";
+import type { Logger } from "./logger.ts";
+import type { NsqdOptions } from "./options.ts";
 
 export interface BackendQueue {
   /** Stores a message; throws when it cannot (the caller reports it as a health error). */
   put(msg: Message): void;
+  /** Stores several messages (one write); those stored before a failure stay stored. */
+  putMany(msgs: Message[]): void;
   /** The next stored message, or undefined when none can be read now. */
   read(): Message | undefined;
   /** Messages stored and not yet read. */
   readonly depth: number;
-  /** Drops everything stored. */
+  /** Drops everything stored (files included). */
   empty(): void;
-  /** Hands back everything stored (for shutdown and tests). */
-  drain(): Message[];
+  /** Flushes, syncs and closes. */
+  close(): Promise<void>;
+  /** Closes and removes every file. */
+  delete(): Promise<void>;
 }
 
-/** Keeps the overflow in memory, in order. */
-export class MemoryBackend implements BackendQueue {
-  #queue = new MessageQueue();
+/** A disk queue of encoded messages. */
+export class DiskBackend implements BackendQueue {
+  readonly #dq: DiskQueue;
+  readonly #logger: Logger;
+
+  constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {
+    this.#logger = logger;
+    this.#dq = DiskQueue.open({
+      name,
+      dataPath,
+      maxBytesPerFile: options.maxBytesPerFile,
+      minMsgSize: MESSAGE_HEADER_LENGTH,
+      maxMsgSize: options.maxMsgSize + MESSAGE_HEADER_LENGTH,
+      syncEvery: options.syncEvery,
+      syncTimeoutMs: options.syncTimeout,
+      log: (level, msg) => logger[level](msg),
+    });
+  }
 
   put(msg: Message): void {
-    this.#queue.push(msg);
+    this.#dq.put(encodeMessage(msg));
   }
+
+  putMany(msgs: Message[]): void {
+    this.#dq.putMany(msgs.map(encodeMessage));
+  }
+
   read(): Message | undefined {
-    return this.#queue.shift();
+    for (;;) {
+      const record = this.#dq.readOne();
+      if (record === undefined) return undefined;
+      try {
+        return decodeMessage(record);
+      } catch (err) {
+        this.#logger.error(`failed to decode message - ${(err as Error).message}`);
+      }
+    }
   }
+
   get depth(): number {
-    return this.#queue.length;
+    return this.#dq.depth;
   }
+
   empty(): void {
-    this.#queue.clear();
+    this.#dq.empty();
   }
-  drain(): Message[] {
-    return this.#queue.drain();
+
+  close(): Promise<void> {
+    return this.#dq.close();
+  }
+
+  delete(): Promise<void> {
+    return this.#dq.delete();
   }
 }
 
 /** Drops what it is given (ephemeral topics and channels). */
 export class DummyBackend implements BackendQueue {
   put(_msg: Message): void {}
+  putMany(_msgs: Message[]): void {}
   read(): Message | undefined {
     return undefined;
   }
@@ -52,7 +94,10 @@ export class DummyBackend implements BackendQueue {
     return 0;
   }
   empty(): void {}
-  drain(): Message[] {
-    return [];
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  delete(): Promise<void> {
+    return Promise.resolve();
   }
 }

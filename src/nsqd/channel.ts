@@ -8,7 +8,7 @@
  */
 import type { Message } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
-import { type BackendQueue, DummyBackend, MemoryBackend } from "./backend_queue.ts";
+import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
@@ -25,6 +25,8 @@ export interface Consumer {
   timedOutMessage(): void;
   /** The channel is going away: close the connection. */
   closeForChannelDelete(): void;
+  /** The channel was emptied: nothing is in flight any more (upstream's `clientV2.Empty`). */
+  emptyInFlight(): void;
 }
 
 /** What a channel needs of its nsqd and topic. */
@@ -34,6 +36,10 @@ export interface ChannelContext {
   setHealth(err: Error | null): void;
   /** The last client of an ephemeral channel left. */
   onEphemeralChannelEmpty(channel: Channel): void;
+  /** The disk queue named `name` (`topic:channel`). */
+  createBackend(name: string): BackendQueue;
+  /** Logs an error. */
+  logError(msg: string): void;
 }
 
 export class Channel {
@@ -69,7 +75,7 @@ export class Channel {
     this.#ctx = ctx;
     this.#memQueueSize = ctx.options.memQueueSize;
     this.#memQueue = new MessageQueue(Math.min(this.#memQueueSize, 1024));
-    this.#backend = this.ephemeral ? new DummyBackend() : new MemoryBackend();
+    this.#backend = this.ephemeral ? new DummyBackend() : ctx.createBackend(`${topicName}:${name}`);
     const o = ctx.options;
     if (o.e2eProcessingLatencyPercentiles.length > 0) {
       this.e2eLatency = new Quantile(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
@@ -202,7 +208,7 @@ export class Channel {
       this.#inFlight.delete(msg.id);
       this.timeoutCount++;
       this.#clients.get(msg.clientId)?.timedOutMessage();
-      this.#put(msg);
+      this.#putOrLog(msg);
     }
     return dirty;
   }
@@ -214,7 +220,7 @@ export class Channel {
     while ((msg = this.#deferredPQ.peekAndShift(now)) !== undefined) {
       dirty = true;
       this.#deferred.delete(msg.id);
-      this.#put(msg);
+      this.#putOrLog(msg);
     }
     return dirty;
   }
@@ -224,39 +230,53 @@ export class Channel {
     return Math.min(this.#inFlightPQ.nextDeadline, this.#deferredPQ.nextDeadline);
   }
 
-  /** Drops every queued, in-flight and deferred message (`/channel/empty`). */
+  /** Drops every queued, in-flight and deferred message and the disk queue's files (`/channel/empty`). */
   empty(): void {
-    this.#memQueue.clear();
-    this.#backend.empty();
     this.#inFlight.clear();
     this.#inFlightPQ.drain();
     this.#deferred.clear();
     this.#deferredPQ.drain();
+    for (const client of this.#clientList) client.emptyInFlight();
+    this.#memQueue.clear();
+    this.#backend.empty();
   }
 
-  /** Deletes the channel: its clients are disconnected and its messages dropped. */
+  /** Deletes the channel: its clients are disconnected, its messages and files dropped. */
   delete(): void {
     this.#exiting = true;
     for (const client of [...this.#clientList]) client.closeForChannelDelete();
     this.empty();
+    this.#backend.delete().catch((err) => this.#ctx.logError(`CHANNEL(${this.name}): delete - ${err}`));
   }
 
-  /** Marks the channel as shutting down and hands back every message it holds, in-flight and deferred included. */
-  close(): Message[] {
+  /**
+   * Shutdown (upstream's `Channel.Close` → flush): the memory queue and every in-flight and deferred
+   * message go to the disk queue (in-flight and deferral state are lost, attempts kept), then the
+   * disk queue is synced and closed. Ephemeral channels drop them.
+   */
+  async close(): Promise<void> {
     this.#exiting = true;
-    const out = this.#memQueue.drain();
-    out.push(...this.#backend.drain(), ...this.#inFlightPQ.drain(), ...this.#deferredPQ.drain());
+    const msgs = this.#memQueue.drain();
+    msgs.push(...this.#inFlightPQ.drain(), ...this.#deferredPQ.drain());
     this.#inFlight.clear();
     this.#deferred.clear();
-    return out;
+    if (msgs.length > 0) {
+      try {
+        this.#backend.putMany(msgs);
+      } catch (err) {
+        this.#ctx.logError(`CHANNEL(${this.name}): failed to write messages to backend - ${err}`);
+      }
+    }
+    await this.#backend.close();
   }
 
   #put(msg: Message): void {
     const clients = this.#clientList;
-    // Fast path: nothing is waiting, so hand it straight to a ready client.
+    // Fast path: nothing is waiting, so hand it straight to a ready client. With
+    // --mem-queue-size=0 a durable channel has no memory queue at all: everything goes through disk.
     if (
       !this.#dispatching && !this.#paused && clients.length > 0 && this.#memQueue.length === 0 &&
-      this.#backend.depth === 0
+      this.#backend.depth === 0 && (this.#memQueueSize > 0 || this.ephemeral)
     ) {
       const client = this.#nextReadyClient(clients);
       if (client !== undefined) {
@@ -276,6 +296,15 @@ export class Channel {
       }
     }
     if (clients.length > 0) this.dispatch();
+  }
+
+  /** A put from the scan loop: a disk error is reported through health and logged, not thrown. */
+  #putOrLog(msg: Message): void {
+    try {
+      this.#put(msg);
+    } catch (err) {
+      this.#ctx.logError(`CHANNEL(${this.name}): failed to put message - ${err}`);
+    }
   }
 
   #take(): Message | undefined {

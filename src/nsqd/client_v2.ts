@@ -170,6 +170,10 @@ export class ClientV2 implements Consumer {
     this.inFlightCount--;
   }
 
+  emptyInFlight(): void {
+    this.inFlightCount = 0;
+  }
+
   closeForChannelDelete(): void {
     this.onTimeout();
   }

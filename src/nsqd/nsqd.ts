@@ -5,6 +5,7 @@
  */
 import type { Conn, DirLock, Listener, NetAddr, Platform } from "../platform/types.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import { DiskBackend } from "./backend_queue.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
 import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
 import { formatListenAddr, parseHostPort } from "./address.ts";
@@ -62,6 +63,8 @@ export class Nsqd {
       setHealth: (err) => this.setHealth(err),
       onEphemeralTopicEmpty: (topic) => this.deleteExistingTopic(topic.name),
       onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
+      createBackend: (name) => new DiskBackend(name, this.dataPath, options, this.logger),
+      logError: (msg) => this.logger.error(msg),
     };
     this.#metadata = new MetadataWriter(
       this.dataPath,

@@ -6,7 +6,7 @@
 import { GuidFactory } from "../protocol/guid.ts";
 import type { Message } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
-import { type BackendQueue, DummyBackend, MemoryBackend } from "./backend_queue.ts";
+import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { Channel, type ChannelContext } from "./channel.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
@@ -19,6 +19,9 @@ export interface TopicContext {
   onEphemeralTopicEmpty(topic: Topic): void;
   /** A channel was created or deleted (metadata, lookupd). */
   onChannelChange(topic: Topic, channel: Channel, created: boolean): void;
+  /** The disk queue named `name` (the topic, or `topic:channel`). */
+  createBackend(name: string): BackendQueue;
+  logError(msg: string): void;
 }
 
 /** Messages fanned out per turn of the event loop when a backlog drains, so other work runs too. */
@@ -51,11 +54,13 @@ export class Topic {
     this.guid = new GuidFactory(ctx.options.nodeId);
     this.#memQueueSize = ctx.options.memQueueSize;
     this.#memQueue = new MessageQueue(Math.min(this.#memQueueSize, 1024));
-    this.#backend = this.ephemeral ? new DummyBackend() : new MemoryBackend();
+    this.#backend = this.ephemeral ? new DummyBackend() : ctx.createBackend(name);
     this.#channelCtx = {
       options: ctx.options,
       setHealth: (err) => ctx.setHealth(err),
       onEphemeralChannelEmpty: (channel) => this.deleteExistingChannel(channel.name),
+      createBackend: (backendName) => ctx.createBackend(backendName),
+      logError: (msg) => ctx.logError(msg),
     };
   }
 
@@ -112,17 +117,23 @@ export class Topic {
   putMessage(msg: Message): void {
     if (this.#exiting) throw new Error("exiting");
     this.#put(msg);
-    this.messageCount++;
-    this.messageBytes += msg.body.length;
+    this.#count(msg);
   }
 
-  /** Publishes several messages; those put before a failure stay queued, as upstream. */
+  /**
+   * Publishes several messages; those put before a failure stay queued, as upstream. Messages bound
+   * for the disk queue are written together (one write for an MPUB).
+   */
   putMessages(msgs: Message[]): void {
     if (this.#exiting) throw new Error("exiting");
+    let toDisk: Message[] | null = null;
     for (const msg of msgs) {
-      this.#put(msg);
-      this.messageCount++;
-      this.messageBytes += msg.body.length;
+      if (toDisk !== null || !this.#putInMemory(msg)) (toDisk ??= []).push(msg);
+      else this.#count(msg);
+    }
+    if (toDisk !== null) {
+      this.#writeToBackend(toDisk);
+      for (const msg of toDisk) this.#count(msg);
     }
   }
 
@@ -135,27 +146,36 @@ export class Topic {
     this.#scheduleDrain();
   }
 
-  /** Drops every message queued on the topic (`/topic/empty`). */
+  /** Drops every message queued on the topic and its disk queue's files (`/topic/empty`). */
   empty(): void {
     this.#memQueue.clear();
     this.#backend.empty();
   }
 
-  /** Deletes the topic: every channel is deleted and queues dropped. */
+  /** Deletes the topic: every channel is deleted, queues and files dropped. */
   delete(): void {
     this.#exiting = true;
     for (const name of [...this.#channels.keys()]) this.deleteExistingChannel(name);
     this.empty();
+    this.#backend.delete().catch((err) => this.#ctx.logError(`TOPIC(${this.name}): delete - ${err}`));
   }
 
-  /** Stops the topic and hands back what it and its channels hold (for shutdown). */
-  close(): { topic: Message[]; channels: Map<string, Message[]> } {
+  /**
+   * Shutdown (upstream's `Topic.Close`): every channel is closed (its messages go to its disk
+   * queue), then the topic's memory queue is written to the topic's disk queue, synced and closed.
+   */
+  async close(): Promise<void> {
     this.#exiting = true;
-    const channels = new Map<string, Message[]>();
-    for (const c of this.#channelList) channels.set(c.name, c.close());
-    const topic = this.#memQueue.drain();
-    topic.push(...this.#backend.drain());
-    return { topic, channels };
+    for (const c of this.#channelList) await c.close();
+    const msgs = this.#memQueue.drain();
+    if (msgs.length > 0) {
+      try {
+        this.#backend.putMany(msgs);
+      } catch (err) {
+        this.#ctx.logError(`TOPIC(${this.name}): failed to write messages to backend - ${err}`);
+      }
+    }
+    await this.#backend.close();
   }
 
   /** Starts the fan-out (upstream's `Topic.Start`, after channel pre-creation). */
@@ -170,24 +190,44 @@ export class Topic {
   }
 
   #put(msg: Message): void {
+    if (!this.#putInMemory(msg)) this.#writeToBackend([msg]);
+  }
+
+  #count(msg: Message): void {
+    this.messageCount++;
+    this.messageBytes += msg.body.length;
+  }
+
+  /**
+   * Hands a message straight to the channels when nothing waits, or queues it in memory; false when
+   * it must go to the disk queue. With --mem-queue-size=0 a durable topic writes every message to disk
+   * (upstream 1.3.0, #1376), except deferred ones, which keep their deferral only if handed over now.
+   */
+  #putInMemory(msg: Message): boolean {
     if (
       this.#started && this.#channelList.length > 0 && !this.#paused && this.#memQueue.length === 0 &&
-      this.#backend.depth === 0
+      this.#backend.depth === 0 && (this.#memQueueSize > 0 || this.ephemeral || msg.deferMs !== 0)
     ) {
       this.#fanOut(msg);
-      return;
+      return true;
     }
     if (this.#memQueue.length < this.#memQueueSize) {
       this.#memQueue.push(msg);
-      return;
+      return true;
     }
+    return false;
+  }
+
+  #writeToBackend(msgs: Message[]): void {
     try {
-      this.#backend.put(msg);
+      if (msgs.length === 1) this.#backend.put(msgs[0]);
+      else this.#backend.putMany(msgs);
       this.#ctx.setHealth(null);
     } catch (err) {
       this.#ctx.setHealth(err as Error);
       throw err;
     }
+    this.#scheduleDrain();
   }
 
   /** Copies a message to every channel: the first gets the original, the others copies. */
