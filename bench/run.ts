@@ -50,6 +50,17 @@ for (const runtime of runtimes) {
   } finally {
     await nsqd.stop();
   }
+  // Disk-bound: every message goes through the topic's and the channel's disk queues.
+  const disk = await startNsqd(runtime, ["--mem-queue-size=0"]);
+  try {
+    await createChannel(disk.tcpPort, "bench_disk", "ch");
+    const pub = await publishMpub(disk.tcpPort, { topic: "bench_disk", seconds });
+    rows.push({ runtime, scenario: "publish MPUB, --mem-queue-size=0 (disk)", result: pub });
+    const cons = await consume(disk.tcpPort, { topic: "bench_disk", channel: "ch", count: pub.messages });
+    rows.push({ runtime, scenario: "consume from disk", result: cons, rssMb: await rssOf(disk.proc.pid) });
+  } finally {
+    await disk.stop();
+  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
