@@ -10,7 +10,6 @@ export interface NsqdOptions {
   nodeId: number;
   logLevel: LogLevel;
   logPrefix: string;
-  verbose: boolean;
   tcpAddress: string;
   httpAddress: string;
   httpsAddress: string;
@@ -83,7 +82,7 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     usage: "set log verbosity: debug, info, warn, error, or fatal",
   },
   { flag: "log-prefix", key: "logPrefix", kind: "string", usage: "log message prefix" },
-  { flag: "verbose", key: "verbose", kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
+  { flag: "verbose", key: null, kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
   {
     flag: "node-id",
     key: "nodeId",
@@ -394,7 +393,6 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     nodeId: defaultNodeId(hostname),
     logLevel: LogLevel.info,
     logPrefix: "[nsqd] ",
-    verbose: false,
     tcpAddress: "0.0.0.0:4150",
     httpAddress: "0.0.0.0:4151",
     httpsAddress: "0.0.0.0:4152",
