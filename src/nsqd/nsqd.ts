@@ -131,13 +131,21 @@ export class Nsqd {
       this.#loadMetadata();
       this.#persistNow();
       const tcpAddr = parseHostPort(this.options.tcpAddress);
-      this.#tcpListener = await this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn));
-      this.logger.info(`TCP: listening on ${formatListenAddr(this.#tcpListener.addr)}`);
+      const tcp = await listening(
+        this.options.tcpAddress,
+        () => this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn)),
+      );
+      this.#tcpListener = tcp;
+      this.logger.info(`TCP: listening on ${formatListenAddr(tcp.addr)}`);
       if (this.options.httpAddress !== "") {
         const app = createHttpApp(this);
         const httpAddr = parseHostPort(this.options.httpAddress);
-        this.#httpListener = await this.platform.serve(httpAddr, (req, info) => app.fetch(req, info));
-        this.logger.info(`HTTP: listening on ${formatListenAddr(this.#httpListener.addr)}`);
+        const http = await listening(
+          this.options.httpAddress,
+          () => this.platform.serve(httpAddr, (req, info) => app.fetch(req, info)),
+        );
+        this.#httpListener = http;
+        this.logger.info(`HTTP: listening on ${formatListenAddr(http.addr)}`);
       }
     } catch (err) {
       await this.#tcpListener?.close();
@@ -390,5 +398,19 @@ export class Nsqd {
         channel.processDeferredQueue(now);
       }
     }
+  }
+}
+
+/**
+ * Binds, reporting a failure in upstream's words:
+ * `listen (127.0.0.1:4150) failed - listen tcp 127.0.0.1:4150: bind: address already in use`.
+ */
+async function listening(addr: string, bind: () => Promise<Listener>): Promise<Listener> {
+  try {
+    return await bind();
+  } catch (err) {
+    const msg = String((err as Error)?.message ?? err);
+    const why = /in use|EADDRINUSE|Failed to listen/i.test(msg) ? "bind: address already in use" : msg;
+    throw new Error(`listen (${addr}) failed - listen tcp ${addr}: ${why}`);
   }
 }
