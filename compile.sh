@@ -1,14 +1,72 @@
 #!/usr/bin/env bash
-# Builds standalone binaries dist/nsqd (and dist/nsqlookupd once it exists) from src/cli/*.ts.
-# This placeholder uses `bun build --compile` (works offline); the full script, with `deno compile`
-# where a denort runtime is available, comes with the "Ship it" issue.
+# Builds standalone executables dist/nsqd and dist/nsqlookupd from the one module graph (src/cli/*.ts).
+#
+#   ./compile.sh                      deno compile where a Deno runtime for compiling is available, else Bun
+#   ./compile.sh --runtime=bun        bun build --compile
+#   ./compile.sh --runtime=deno       deno compile (honours DENORT_BIN; needs a denort, downloaded or given)
+#   ./compile.sh --target=TARGET      cross-compile: deno targets (x86_64-unknown-linux-gnu, aarch64-apple-darwin, …)
+#                                     or bun targets (bun-linux-x64, bun-linux-arm64, bun-darwin-arm64, …)
+#
+# It says which runtime it used. The binaries need no runtime installed and run from any directory.
 set -euo pipefail
 cd "$(dirname "$0")"
-BUN="${BUN_BIN:-node_modules/.bin/bun}"
-mkdir -p dist
-for entry in src/cli/nsqd.ts src/cli/nsqlookupd.ts; do
-  [ -f "$entry" ] || continue
-  name=$(basename "$entry" .ts)
-  "$BUN" build --compile "$entry" --outfile "dist/$name"
-  echo "built dist/$name with bun build --compile"
+
+runtime=""
+target=""
+for arg in "$@"; do
+  case "$arg" in
+    --runtime=*) runtime="${arg#--runtime=}" ;;
+    --target=*) target="${arg#--target=}" ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "compile.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
 done
+
+DENO="${DENO_BIN:-node_modules/.bin/deno}"
+BUN="${BUN_BIN:-node_modules/.bin/bun}"
+[ -x "$DENO" ] || DENO="$(command -v deno || true)"
+[ -x "$BUN" ] || BUN="$(command -v bun || true)"
+ENTRIES=(nsqd nsqlookupd)
+mkdir -p dist
+
+compile_deno() {
+  local name
+  for name in "${ENTRIES[@]}"; do
+    "$DENO" compile -A --quiet ${target:+--target "$target"} --output "dist/$name" "src/cli/$name.ts" || return 1
+  done
+}
+
+compile_bun() {
+  local name
+  for name in "${ENTRIES[@]}"; do
+    "$BUN" build --compile ${target:+--target="$target"} "src/cli/$name.ts" --outfile "dist/$name" >/dev/null
+  done
+}
+
+case "$runtime" in
+  deno)
+    [ -n "$DENO" ] || { echo "compile.sh: no deno found" >&2; exit 1; }
+    compile_deno
+    echo "built dist/nsqd dist/nsqlookupd with deno compile (${target:-host target})"
+    ;;
+  bun)
+    [ -n "$BUN" ] || { echo "compile.sh: no bun found" >&2; exit 1; }
+    compile_bun
+    echo "built dist/nsqd dist/nsqlookupd with bun build --compile (${target:-host target})"
+    ;;
+  "")
+    # deno compile needs a denort runtime (downloaded from Deno's CDN, or DENORT_BIN): try it first,
+    # and fall back to Bun where it cannot be had.
+    if [ -n "$DENO" ] && compile_deno 2>/dev/null; then
+      echo "built dist/nsqd dist/nsqlookupd with deno compile (${target:-host target})"
+    elif [ -n "$BUN" ]; then
+      echo "deno compile is not available here (no denort runtime); using bun build --compile" >&2
+      compile_bun
+      echo "built dist/nsqd dist/nsqlookupd with bun build --compile (${target:-host target})"
+    else
+      echo "compile.sh: neither a working deno compile nor bun" >&2
+      exit 1
+    fi
+    ;;
+  *) echo "compile.sh: --runtime must be deno or bun" >&2; exit 2 ;;
+esac
