@@ -1,15 +1,24 @@
-# Placeholder until the "Ship it" issue: builds the binaries with Bun and runs nsqd.
+# syntax=docker/dockerfile:1
+# nsqd and nsqlookupd as standalone binaries (bun build --compile) on a minimal base.
+#   docker build -t nsq-ts .
+#   docker run -p 4150:4150 -p 4151:4151 -v nsq-data:/data nsq-ts                  # nsqd
+#   docker run -p 4160:4160 -p 4161:4161 nsq-ts nsqlookupd                          # nsqlookupd
+
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY . .
-RUN ./compile.sh
+RUN npm install --no-audit --no-fund
+COPY deno.json mod.ts compile.sh ./
+COPY src ./src
+RUN ./compile.sh --runtime=bun && mkdir -p /out/data
 
-FROM debian:bookworm-slim
-COPY --from=build /src/dist/ /usr/local/bin/
-USER 65534:65534
-VOLUME /data
+# distroless/cc has glibc and libstdc++ (what Bun's runtime links against) and nothing else.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/dist/nsqd /src/dist/nsqlookupd /usr/local/bin/
+# /data belongs to the non-root user, so a fresh volume mounted there is writable.
+COPY --from=build --chown=65532:65532 /out/data /data
+USER nonroot
+WORKDIR /data
+VOLUME ["/data"]
 EXPOSE 4150 4151 4152 4160 4161
-ENTRYPOINT ["/usr/local/bin/nsqd"]
-CMD ["--data-path=/data"]
+CMD ["nsqd", "--data-path=/data"]
