@@ -40,7 +40,20 @@ async function main(): Promise<void> {
   }
 
   const fatalLog = new Logger((l) => platform.writeStderr(l), options.logPrefix, LogLevel.info);
-  let nsqd: Nsqd;
+  // Signal handlers go in before start(): a signal that arrives while starting (tools send one as
+  // soon as they see the listening lines) still means a clean shutdown and exit 0.
+  let nsqd: Nsqd | null = null;
+  let started = false;
+  let stopRequested = false;
+  const stop = async () => {
+    if (stopRequested) return;
+    stopRequested = true;
+    if (!started) return; // start() finishing will see the request
+    await nsqd!.close();
+    platform.exit(0);
+  };
+  platform.onSignal("SIGINT", stop);
+  platform.onSignal("SIGTERM", stop);
   try {
     nsqd = new Nsqd(platform, options);
     await nsqd.start();
@@ -48,16 +61,11 @@ async function main(): Promise<void> {
     fatalLog.fatal(`failed to instantiate nsqd - ${(err as Error).message}`);
     return platform.exit(1);
   }
-
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
+  started = true;
+  if (stopRequested) {
     await nsqd.close();
     platform.exit(0);
-  };
-  platform.onSignal("SIGINT", stop);
-  platform.onSignal("SIGTERM", stop);
+  }
 }
 
 await main();

@@ -54,13 +54,15 @@ export class Logger {
   }
 
   #log(level: LogLevel, msg: string): void {
-    this.#write(`${this.#prefix}${goLogTime(new Date())} ${LEVEL_TEXT[level]}: ${msg}\n`);
+    this.#write(`${this.#prefix}${goLogTime()} ${LEVEL_TEXT[level]}: ${msg}\n`);
   }
 }
 
-/** `2006/01/02 15:04:05.000000` in local time. */
-export function goLogTime(d: Date): string {
-  const micros = d.getMilliseconds() * 1000 + Math.floor((performance.now() % 1) * 1000);
+/** `2006/01/02 15:04:05.000000` in local time (microseconds from the high-resolution clock). */
+export function goLogTime(now?: Date): string {
+  const us = now ? now.getTime() * 1000 : Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const d = new Date(Math.floor(us / 1000));
+  const micros = us % 1_000_000;
   return `${d.getFullYear()}/${p2(d.getMonth() + 1)}/${p2(d.getDate())} ` +
     `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(micros).padStart(6, "0")}`;
 }

@@ -495,3 +495,162 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
+
+// ---- nsqlookupd -----------------------------------------------------------------------------------
+
+/** A running nsqlookupd. */
+export class NsqlookupdProcess {
+  constructor(readonly proc: ChildProcess, readonly tcpPort: number, readonly httpPort: number) {}
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** HTTP request to this nsqlookupd. */
+  http(path: string, init?: RequestInit): Promise<Response> {
+    return fetch(`${this.httpUrl}${path}`, init);
+  }
+
+  /** Connects a raw TCP client (magic not sent). */
+  connect(): Promise<LookupConn> {
+    return LookupConn.connect(this.tcpPort, "");
+  }
+
+  /** Connects and sends the V1 magic. */
+  connectV1(): Promise<LookupConn> {
+    return LookupConn.connect(this.tcpPort, "  V1");
+  }
+
+  /** SIGTERM, then wait for exit; SIGKILL after 10 s. Returns the exit code. */
+  async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.proc.signal(sig);
+    const timer = setTimeout(() => this.proc.signal("SIGKILL"), 10_000);
+    const status = await this.proc.status;
+    clearTimeout(timer);
+    return status.code;
+  }
+}
+
+/** Starts nsqlookupd on `runtime` and learns its ports from the `… listening on …` lines. */
+export async function startNsqlookupd(
+  runtime: Runtime,
+  args: string[] = [],
+  opts: StartOptions = {},
+): Promise<NsqlookupdProcess> {
+  const base = opts.noDefaultAddresses ? [] : ["--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0"];
+  const proc = new ChildProcess(commandFor(runtime, "nsqlookupd"), [...base, ...args]);
+  try {
+    const tcp = await proc.waitForLine(/TCP: listening on (.+):(\d+)$/, 15_000);
+    const http = await proc.waitForLine(/HTTP: listening on (.+):(\d+)$/, 15_000);
+    return new NsqlookupdProcess(proc, Number(tcp[2]), Number(http[2]));
+  } catch (err) {
+    await proc.kill();
+    throw new Error(`nsqlookupd did not start: ${(err as Error).message}\n${proc.stderr}`);
+  }
+}
+
+/** Runs `fn` against a fresh nsqlookupd on `runtime`, and stops it afterwards whatever happens. */
+export async function withNsqlookupd(
+  runtime: Runtime,
+  args: string[],
+  fn: (lookupd: NsqlookupdProcess) => Promise<void>,
+): Promise<void> {
+  const lookupd = await startNsqlookupd(runtime, args);
+  try {
+    await fn(lookupd);
+  } finally {
+    await lookupd.stop();
+  }
+}
+
+/** What an nsqd sends in IDENTIFY to nsqlookupd (nsq `nsqd/lookup.go`), with overrides. */
+export function peerIdentify(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    version: "1.3.0",
+    tcp_port: 4150,
+    http_port: 4151,
+    hostname: "nsqd-host",
+    broadcast_address: "nsqd.example",
+    topology_zone: "",
+    topology_region: "",
+    ...overrides,
+  };
+}
+
+/**
+ * A raw client of nsqlookupd's TCP protocol V1: responses are `[4-byte size][data]`, with no frame
+ * type (shared/nsq-reference.md §5.1).
+ */
+export class LookupConn {
+  private constructor(readonly raw: NsqConn) {}
+
+  static async connect(port: number, magic = "  V1"): Promise<LookupConn> {
+    const c = new LookupConn(await NsqConn.connect(port));
+    if (magic !== "") await c.write(magic);
+    return c;
+  }
+
+  write(data: string | Uint8Array): Promise<void> {
+    return this.raw.write(data);
+  }
+
+  /** Sends `line\n`, then `[size][body]` when a body is given. */
+  command(line: string, body?: string | Uint8Array): Promise<void> {
+    return this.raw.command(line, body);
+  }
+
+  /** Reads one response: its bytes after the size. */
+  async readResponseBytes(timeoutMs = 5000): Promise<Uint8Array> {
+    const head = await this.raw.readExactly(4, timeoutMs);
+    const size = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+    return await this.raw.readExactly(size, timeoutMs);
+  }
+
+  /** Reads one response as text. */
+  async readResponse(timeoutMs = 5000): Promise<string> {
+    return decoder.decode(await this.readResponseBytes(timeoutMs));
+  }
+
+  async expectResponse(text: string, timeoutMs = 5000): Promise<void> {
+    assert.equal(await this.readResponse(timeoutMs), text);
+  }
+
+  /** IDENTIFY with `info` (a full nsqd-like body by default); returns lookupd's JSON answer. */
+  async identify(info: Record<string, unknown> = peerIdentify()): Promise<Record<string, unknown>> {
+    await this.command("IDENTIFY", JSON.stringify(info));
+    const text = await this.readResponse();
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new Error(`IDENTIFY answered ${text}`);
+    }
+  }
+
+  async register(topic: string, channel?: string): Promise<void> {
+    await this.command(channel === undefined ? `REGISTER ${topic}` : `REGISTER ${topic} ${channel}`);
+    await this.expectResponse("OK");
+  }
+
+  async unregister(topic: string, channel?: string): Promise<void> {
+    await this.command(channel === undefined ? `UNREGISTER ${topic}` : `UNREGISTER ${topic} ${channel}`);
+    await this.expectResponse("OK");
+  }
+
+  async ping(): Promise<void> {
+    await this.command("PING");
+    await this.expectResponse("OK");
+  }
+
+  /** Resolves when the server has closed the connection (after reading anything left). */
+  expectClosed(timeoutMs = 5000): Promise<void> {
+    return this.raw.expectClosed(timeoutMs);
+  }
+
+  get buffered(): number {
+    return this.raw.buffered;
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The nsqlookupd daemon (nsq `nsqlookupd/nsqlookupd.go`): the registration DB, the TCP listener
+ * nsqds register with, and the HTTP listener consumers and nsqadmin query. Everything
+ * runtime-specific comes in through the `Platform`, so several daemons can share one process.
+ */
+import { formatListenAddr, parseHostPort } from "../nsqd/address.ts";
+import { Logger } from "../nsqd/logger.ts";
+import { NSQ_VERSION, RELEASE_VERSION } from "../nsqd/version.ts";
+import type { Listener, NetAddr, Platform } from "../platform/types.ts";
+import { createLookupHttpApp } from "./http.ts";
+import { LookupProtocolV1 } from "./lookup_protocol_v1.ts";
+import type { NsqlookupdOptions } from "./options.ts";
+import { RegistrationDb } from "./registration_db.ts";
+
+/**
+ * One nsqlookupd.
+ *
+ * @example
+ * ```ts ignore
+ * import { currentPlatform } from "../platform/mod.ts";
+ * import { defaultNsqlookupdOptions } from "./options.ts";
+ * const platform = await currentPlatform();
+ * const lookupd = new Nsqlookupd(platform, {
+ *   ...defaultNsqlookupdOptions(platform.hostname()),
+ *   tcpAddress: "127.0.0.1:0",
+ *   httpAddress: "127.0.0.1:0",
+ * });
+ * await lookupd.start();
+ * console.log(lookupd.tcpAddr, lookupd.httpAddr);
+ * await lookupd.close();
+ * ```
+ */
+export class Nsqlookupd {
+  /** The NSQ version reported in IDENTIFY responses and `/info`. */
+  readonly version = NSQ_VERSION;
+  readonly platform: Platform;
+  readonly options: NsqlookupdOptions;
+  readonly logger: Logger;
+  readonly db = new RegistrationDb();
+  /** Unix seconds. */
+  readonly startTime = Math.floor(Date.now() / 1000);
+  #clients = new Set<LookupProtocolV1>();
+  #tcpListener: Listener | null = null;
+  #httpListener: Listener | null = null;
+  #started = false;
+  #exiting = false;
+
+  constructor(platform: Platform, options: NsqlookupdOptions, logWrite?: (line: string) => void) {
+    this.platform = platform;
+    this.options = options;
+    this.logger = new Logger(
+      logWrite ?? ((line) => platform.writeStderr(line)),
+      options.logPrefix,
+      options.logLevel,
+    );
+  }
+
+  /** The bound TCP address (after `start()`). */
+  get tcpAddr(): NetAddr | null {
+    return this.#tcpListener?.addr ?? null;
+  }
+
+  /** The bound HTTP address (after `start()`). */
+  get httpAddr(): NetAddr | null {
+    return this.#httpListener?.addr ?? null;
+  }
+
+  /** TCP connections open now (identified or not). */
+  get clientCount(): number {
+    return this.#clients.size;
+  }
+
+  /** Binds both listeners and starts serving. Throws (after closing what it bound) on failure. */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error("nsqlookupd already started");
+    this.#started = true;
+    this.logger.info(
+      `nsqlookupd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`,
+    );
+    try {
+      this.#tcpListener = await bind(this.options.tcpAddress, (addr) =>
+        this.platform.listen(addr, (conn) => {
+          const client = new LookupProtocolV1(this, conn);
+          this.#clients.add(client);
+          return client;
+        }));
+      const app = createLookupHttpApp(this);
+      this.#httpListener = await bind(
+        this.options.httpAddress,
+        (addr) => this.platform.serve(addr, (req, info) => app.fetch(req, info)),
+      );
+    } catch (err) {
+      await this.#tcpListener?.close();
+      this.#tcpListener = null;
+      throw err;
+    }
+    this.logger.info(`TCP: listening on ${formatListenAddr(this.#tcpListener.addr)}`);
+    this.logger.info(`HTTP: listening on ${formatListenAddr(this.#httpListener.addr)}`);
+  }
+
+  /** Stops listening and closes every TCP connection (upstream's `Exit`). */
+  async close(): Promise<void> {
+    if (this.#exiting) return;
+    this.#exiting = true;
+    if (this.#tcpListener !== null) {
+      await this.#tcpListener.close();
+      this.logger.info(`TCP: closing ${formatListenAddr(this.#tcpListener.addr)}`);
+    }
+    for (const client of [...this.#clients]) client.shutdown();
+    if (this.#httpListener !== null) {
+      await this.#httpListener.close();
+      this.logger.info(`HTTP: closing ${formatListenAddr(this.#httpListener.addr)}`);
+    }
+  }
+
+  /** A connection has left its IO loop (called by `LookupProtocolV1`). */
+  removeClient(client: LookupProtocolV1): void {
+    this.#clients.delete(client);
+  }
+}
+
+/** Parses `addr` and binds it; errors read like upstream's `listen (<addr>) failed - …`. */
+async function bind(addr: string, listen: (addr: NetAddr) => Promise<Listener>): Promise<Listener> {
+  try {
+    return await listen(parseHostPort(addr));
+  } catch (err) {
+    throw new Error(`listen (${addr}) failed - ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * nsqlookupd's options (shared/nsq-reference.md §4.3, nsq `nsqlookupd/options.go` and
+ * `apps/nsqlookupd/options.go`): one table gives each option its flag, config-file key, kind and
+ * usage text. Durations are held in milliseconds.
+ */
+import { LogLevel } from "../nsqd/logger.ts";
+
+export interface NsqlookupdOptions {
+  logLevel: LogLevel;
+  logPrefix: string;
+  tcpAddress: string;
+  httpAddress: string;
+  /** Sent to nsqd in the IDENTIFY response (nsqd uses it to pre-create channels). */
+  broadcastAddress: string;
+  /** A producer that has not PINGed for longer is hidden from `/lookup` and `/nodes`. */
+  inactiveProducerTimeout: number;
+  /** How long `/topic/tombstone` hides a producer from `/lookup`. */
+  tombstoneLifetime: number;
+}
+
+export type NsqlookupdOptionKind = "string" | "bool" | "duration" | "loglevel";
+
+/** One flag: its option (null = accepted, no effect), its kind, and its config-file key. */
+export interface NsqlookupdOptionSpec {
+  flag: string;
+  key: keyof NsqlookupdOptions | null;
+  kind: NsqlookupdOptionKind;
+  usage: string;
+}
+
+/** Every nsqlookupd flag but `--config` and `--version`, in upstream's order. */
+export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
+  {
+    flag: "log-level",
+    key: "logLevel",
+    kind: "loglevel",
+    usage: "set log verbosity: debug, info, warn, error, or fatal",
+  },
+  { flag: "log-prefix", key: "logPrefix", kind: "string", usage: "log message prefix" },
+  // Deprecated and not an option upstream (no config key), but scripts still pass it.
+  { flag: "verbose", key: null, kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
+  {
+    flag: "tcp-address",
+    key: "tcpAddress",
+    kind: "string",
+    usage: "<addr>:<port> to listen on for TCP clients",
+  },
+  {
+    flag: "http-address",
+    key: "httpAddress",
+    kind: "string",
+    usage: "<addr>:<port> to listen on for HTTP clients",
+  },
+  {
+    flag: "broadcast-address",
+    key: "broadcastAddress",
+    kind: "string",
+    usage: "address of this lookupd node, (default to the OS hostname)",
+  },
+  {
+    flag: "inactive-producer-timeout",
+    key: "inactiveProducerTimeout",
+    kind: "duration",
+    usage: "duration of time a producer will remain in the active list since its last ping",
+  },
+  {
+    flag: "tombstone-lifetime",
+    key: "tombstoneLifetime",
+    kind: "duration",
+    usage: "duration of time a producer will remain tombstoned if registration remains",
+  },
+];
+
+/** The config-file key of a flag: the flag name with `-` → `_` (nsqlookupd has no `cfg` tags). */
+export function nsqlookupdConfigKey(spec: NsqlookupdOptionSpec): string {
+  return spec.flag.replaceAll("-", "_");
+}
+
+/**
+ * The defaults of upstream's `NewOptions`, with durations in ms.
+ *
+ * @example
+ * ```ts
+ * import { defaultNsqlookupdOptions } from "./options.ts";
+ * const o = defaultNsqlookupdOptions("host-a");
+ * console.assert(o.tcpAddress === "0.0.0.0:4160" && o.broadcastAddress === "host-a");
+ * ```
+ */
+export function defaultNsqlookupdOptions(hostname: string): NsqlookupdOptions {
+  return {
+    logLevel: LogLevel.info,
+    logPrefix: "[nsqlookupd] ",
+    tcpAddress: "0.0.0.0:4160",
+    httpAddress: "0.0.0.0:4161",
+    broadcastAddress: hostname,
+    inactiveProducerTimeout: 300_000,
+    tombstoneLifetime: 45_000,
+  };
+}
