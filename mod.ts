@@ -1,12 +1,16 @@
 /**
- * Embed an NSQ broker in a Deno or Bun program.
+ * Embed NSQ brokers in a Deno or Bun program: `startNsqd()` and `startNsqlookupd()` run upstream
+ * compatible brokers in this process, on the runtime it runs on. Options are the brokers' flags in
+ * camelCase (`memQueueSize` for `--mem-queue-size`), durations in milliseconds.
  *
- * @example Start an nsqd on ephemeral ports, publish over TCP, and stop it
+ * @example A broker on ephemeral ports: publish in-process, read its stats, stop it
  * ```ts
  * import { startNsqd } from "./mod.ts";
  *
- * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", logLevel: "warn" });
- * console.log(`nsqd TCP on ${nsqd.tcpAddr?.port}, HTTP on ${nsqd.httpAddr?.port}`);
+ * const dataPath = await Deno.makeTempDir();
+ * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", dataPath, logLevel: "warn" });
+ * nsqd.publish("events", "hello");
+ * console.log(nsqd.tcpAddr?.port, nsqd.stats().topics?.[0].depth); // <port> 1
  * await nsqd.close();
  * ```
  *
@@ -15,36 +19,144 @@
 import { type LogLevelName, parseLogLevel } from "./src/nsqd/logger.ts";
 import { Nsqd } from "./src/nsqd/nsqd.ts";
 import { defaultNsqdOptions, type NsqdOptions } from "./src/nsqd/options.ts";
+import { Nsqlookupd } from "./src/nsqlookupd/nsqlookupd.ts";
+import { defaultNsqlookupdOptions, type NsqlookupdOptions } from "./src/nsqlookupd/options.ts";
 import { currentPlatform } from "./src/platform/mod.ts";
 
-export { Nsqd } from "./src/nsqd/nsqd.ts";
-export type { NsqdOptions } from "./src/nsqd/options.ts";
 export { NSQ_VERSION, RELEASE_VERSION } from "./src/nsqd/version.ts";
+export type { NsqdOptions } from "./src/nsqd/options.ts";
+export type { NsqlookupdOptions } from "./src/nsqlookupd/options.ts";
 
-/** Options of {@link startNsqd}: any nsqd option (flag names in camelCase, durations in ms). */
-export type StartNsqdOptions = Partial<Omit<NsqdOptions, "logLevel">> & { logLevel?: LogLevelName };
+export { LogLevel, type LogLevelName } from "./src/nsqd/logger.ts";
+
+/** A bound TCP address. */
+export interface Address {
+  /** The host name or IP the listener is bound to. */
+  hostname: string;
+  /** The port (the real one when port 0 was asked). */
+  port: number;
+}
 
 /**
- * Starts an nsqd in this process on the running runtime and resolves once it listens.
+ * The statistics of an nsqd, in the JSON shape of upstream's `GET /stats?format=json` (without
+ * `memory`): `topics` (each with `channels`, and each channel with `clients`) and `producers`.
+ */
+export interface NsqdStats {
+  /** NSQ protocol version, `1.3.0`. */
+  version: string;
+  /** `OK`, or `NOK - <error>` after a failed disk write. */
+  health: string;
+  /** Start time, Unix seconds. */
+  start_time: number;
+  /** One entry per topic (null when a `topic` filter matched none). */
+  topics: Record<string, unknown>[] | null;
+  /** TCP connections that published (null when none). */
+  producers: Record<string, unknown>[] | null;
+}
+
+/** A running nsqd started by {@link startNsqd}. */
+export interface EmbeddedNsqd {
+  /** Where it listens for TCP clients. */
+  readonly tcpAddr: Address | null;
+  /** Where it serves HTTP (null when `httpAddress` is `""`). */
+  readonly httpAddr: Address | null;
+  /**
+   * Publishes a message to `topic` (created if needed), as `POST /pub` does.
+   * @param topic a valid topic name
+   * @param body the message body (not empty, at most `maxMsgSize` bytes)
+   * @param options `deferMs` > 0 delays delivery
+   */
+  publish(topic: string, body: Uint8Array | string, options?: { deferMs?: number }): void;
+  /**
+   * Its statistics, as `GET /stats?format=json`.
+   * @param options `topic` / `channel` filters, `includeClients` (default true)
+   */
+  stats(options?: { topic?: string; channel?: string; includeClients?: boolean }): NsqdStats;
+  /** Stops it: clients disconnected, messages and nsqd.dat persisted, ports and the data path released. */
+  close(): Promise<void>;
+}
+
+/** A running nsqlookupd started by {@link startNsqlookupd}. */
+export interface EmbeddedNsqlookupd {
+  /** Where it listens for nsqd connections. */
+  readonly tcpAddr: Address | null;
+  /** Where it serves HTTP (`/lookup`, `/nodes`, …). */
+  readonly httpAddr: Address | null;
+  /** Stops it and releases its ports. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startNsqd}: any nsqd option; unset ones take nsqd's defaults. */
+export type StartNsqdOptions = Partial<Omit<NsqdOptions, "logLevel">> & {
+  /** `debug`, `info` (default), `warn`, `error` or `fatal`. */
+  logLevel?: LogLevelName;
+  /** Where log lines go (default: standard error). */
+  log?: (line: string) => void;
+};
+
+/** Options of {@link startNsqlookupd}: any nsqlookupd option; unset ones take its defaults. */
+export type StartNsqlookupdOptions = Partial<Omit<NsqlookupdOptions, "logLevel">> & {
+  /** `debug`, `info` (default), `warn`, `error` or `fatal`. */
+  logLevel?: LogLevelName;
+  /** Where log lines go (default: standard error). */
+  log?: (line: string) => void;
+};
+
+/**
+ * Starts an nsqd in this process and resolves once it listens (its data path locked and nsqd.dat
+ * loaded). `close()` stops it: clients disconnected, messages persisted, ports released.
  *
- * @param options nsqd options; unset ones take nsqd's defaults (TCP 0.0.0.0:4150, HTTP 0.0.0.0:4151).
- * @returns the running broker; `close()` stops it.
+ * @param options nsqd options; defaults: TCP 0.0.0.0:4150, HTTP 0.0.0.0:4151, data in the working directory.
+ * @returns the running broker.
  *
  * @example
  * ```ts
  * import { startNsqd } from "./mod.ts";
  *
- * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "", logLevel: "error" });
- * nsqd.getTopic("events"); // create a topic in-process
+ * const dataPath = await Deno.makeTempDir();
+ * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "", dataPath, logLevel: "error" });
+ * nsqd.publish("orders", JSON.stringify({ id: 1 }));
  * await nsqd.close();
  * ```
  */
-export async function startNsqd(options: StartNsqdOptions = {}): Promise<Nsqd> {
+export async function startNsqd(options: StartNsqdOptions = {}): Promise<EmbeddedNsqd> {
   const platform = await currentPlatform();
-  const { logLevel, ...rest } = options;
+  const { logLevel, log, ...rest } = options;
   const opts: NsqdOptions = { ...defaultNsqdOptions(platform.hostname()), ...rest };
   if (logLevel !== undefined) opts.logLevel = parseLogLevel(logLevel);
-  const nsqd = new Nsqd(platform, opts);
+  const nsqd = new Nsqd(platform, opts, log);
   await nsqd.start();
-  return nsqd;
+  return nsqd as unknown as EmbeddedNsqd;
+}
+
+/**
+ * Starts an nsqlookupd in this process and resolves once it listens. `close()` stops it.
+ *
+ * @param options nsqlookupd options; defaults: TCP 0.0.0.0:4160, HTTP 0.0.0.0:4161.
+ * @returns the running lookup daemon.
+ *
+ * @example An nsqlookupd and an nsqd that registers with it
+ * ```ts
+ * import { startNsqd, startNsqlookupd } from "./mod.ts";
+ *
+ * const lookupd = await startNsqlookupd({ tcpAddress: "127.0.0.1:0", httpAddress: "127.0.0.1:0", logLevel: "warn" });
+ * const nsqd = await startNsqd({
+ *   tcpAddress: "127.0.0.1:0",
+ *   httpAddress: "127.0.0.1:0",
+ *   dataPath: await Deno.makeTempDir(),
+ *   lookupdTcpAddresses: [`127.0.0.1:${lookupd.tcpAddr!.port}`],
+ *   logLevel: "warn",
+ * });
+ * await nsqd.close();
+ * await lookupd.close();
+ * ```
+ */
+export async function startNsqlookupd(options: StartNsqlookupdOptions = {}): Promise<EmbeddedNsqlookupd> {
+  const platform = await currentPlatform();
+  const { logLevel, log, ...rest } = options;
+  const opts: NsqlookupdOptions = { ...defaultNsqlookupdOptions(platform.hostname()), ...rest };
+  if (logLevel !== undefined) opts.logLevel = parseLogLevel(logLevel);
+  const lookupd = new Nsqlookupd(platform, opts, log);
+  await lookupd.start();
+  return lookupd;
 }

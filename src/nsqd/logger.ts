@@ -4,8 +4,11 @@
  * `[nsqd] 2026/01/02 15:04:05.000000 INFO: TCP: listening on 127.0.0.1:4150`.
  */
 
+/** Log levels, as upstream's `lg.LogLevel` numbers (`/config/log_level` reports the number). */
 export const LogLevel = { debug: 1, info: 2, warn: 3, error: 4, fatal: 5 } as const;
+/** A log level number, 1 (debug) … 5 (fatal). */
 export type LogLevel = typeof LogLevel[keyof typeof LogLevel];
+/** A log level name, as `--log-level` takes it. */
 export type LogLevelName = keyof typeof LogLevel;
 
 /** Level number → flag value. */

@@ -79,7 +79,7 @@ export class LookupPeer {
         if (cmd === null) return null;
         return await this.#roundTrip(cmd);
       } catch (err) {
-        this.#ctx.logger.error(`LOOKUPD(${this}): ${what} - ${(err as Error).message}`);
+        if (!this.#closed) this.#ctx.logger.error(`LOOKUPD(${this}): ${what} - ${(err as Error).message}`);
         this.#drop();
         return null;
       }

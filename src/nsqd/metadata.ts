@@ -102,14 +102,24 @@ export class MetadataWriter {
     this.#onError = onError;
   }
 
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
   /** Writes soon (coalesced with other requests in the same turn of the event loop). */
   request(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setTimeout(() => {
+    this.#timer = setTimeout(() => {
       this.#scheduled = false;
+      this.#timer = undefined;
       this.writeNow();
     }, 0);
+  }
+
+  /** Drops a pending request (the caller writes now instead). */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#scheduled = false;
   }
 
   /** Writes now; errors go to the error callback. */

@@ -4,6 +4,7 @@
  * several brokers can live in one process.
  */
 import type { Conn, DirLock, Listener, NetAddr, Platform } from "../platform/types.ts";
+import { Message, nowNs } from "../protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./backend_queue.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
@@ -15,9 +16,17 @@ import { createHttpApp } from "./http.ts";
 import { Logger } from "./logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
 import { ProtocolV2 } from "./protocol_v2.ts";
+import { getStats, type Stats } from "./stats.ts";
 import { StatsdLoop } from "./statsd.ts";
 import { Topic, type TopicContext } from "./topic.ts";
 import { NSQ_VERSION, RELEASE_VERSION } from "./version.ts";
+
+/** What `Nsqd.stats()` returns: `/stats?format=json` without `memory`. */
+export interface NsqdStats extends Stats {
+  version: string;
+  health: string;
+  start_time: number;
+}
 
 /** nsqd's QueueScanInterval: how often in-flight and deferred deadlines are checked. */
 const QUEUE_SCAN_INTERVAL_MS = 100;
@@ -174,8 +183,12 @@ export class Nsqd {
     this.#statsd?.stop();
     this.#lookup?.stop();
     await this.#tcpListener?.close();
-    for (const client of [...this.#clients.values()]) client.conn.close();
+    for (const client of [...this.#clients.values()]) {
+      client.conn.close();
+      client.dispose(); // timers stop now, not when the socket reports its close
+    }
     await this.#httpListener?.close();
+    this.#metadata.cancel();
     this.#persistNow();
     for (const topic of this.#topics.values()) await topic.close();
     this.#dirLock?.release();
@@ -258,6 +271,41 @@ export class Nsqd {
       },
     });
     this.#lookup.setAddresses(o.lookupdTcpAddresses);
+  }
+
+  // ---- in-process API (embedding) ----------------------------------------------------------------
+
+  /**
+   * Publishes one message to `topic` (created if needed), as `POST /pub` does: `deferMs` > 0 defers
+   * it. Throws a RangeError for an invalid topic name, an empty or too big body, or a bad deferral.
+   */
+  publish(topic: string, body: Uint8Array | string, options: { deferMs?: number } = {}): void {
+    if (!isValidTopicName(topic)) throw new RangeError(`invalid topic name ${JSON.stringify(topic)}`);
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body.slice();
+    if (bytes.length === 0) throw new RangeError("empty message");
+    if (bytes.length > this.options.maxMsgSize) {
+      throw new RangeError(`message too big ${bytes.length} > ${this.options.maxMsgSize}`);
+    }
+    const deferMs = options.deferMs ?? 0;
+    if (!(deferMs >= 0 && deferMs <= this.options.maxReqTimeout)) {
+      throw new RangeError(`invalid defer ${deferMs}`);
+    }
+    const t = this.getTopic(topic);
+    const msg = new Message(t.guid.next(), bytes, nowNs());
+    msg.deferMs = Math.floor(deferMs);
+    t.putMessage(msg);
+  }
+
+  /** The figures of `GET /stats?format=json` (upstream's JSON shape), without HTTP. */
+  stats(options: { topic?: string; channel?: string; includeClients?: boolean } = {}): NsqdStats {
+    const s = getStats(this, options.topic ?? "", options.channel ?? "", options.includeClients ?? true);
+    return {
+      version: this.version,
+      health: this.health,
+      start_time: this.startTime,
+      topics: s.topics,
+      producers: s.producers,
+    };
   }
 
   // ---- write coalescing -------------------------------------------------------------------------

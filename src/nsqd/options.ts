@@ -6,59 +6,113 @@
 import { createHash } from "node:crypto";
 import { LogLevel } from "./logger.ts";
 
+/** nsqd's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqdOptions {
+  /** `--node-id`: unique part for message IDs, (int) in range [0,1024) (default is hash of hostname). */
   nodeId: number;
+  /** `--log-level`: set log verbosity: debug, info, warn, error, or fatal. */
   logLevel: LogLevel;
+  /** `--log-prefix`: log message prefix. */
   logPrefix: string;
+  /** `--tcp-address`: <addr>:<port> to listen on for TCP clients. */
   tcpAddress: string;
+  /** `--http-address`: <addr>:<port> to listen on for HTTP clients. */
   httpAddress: string;
+  /** `--https-address`: <addr>:<port> to listen on for HTTPS clients. */
   httpsAddress: string;
+  /** `--broadcast-address`: address that will be registered with lookupd (defaults to the OS hostname). */
   broadcastAddress: string;
+  /** `--broadcast-tcp-port`: TCP port that will be registered with lookupd (defaults to the TCP port that this nsqd is listening on). */
   broadcastTcpPort: number;
+  /** `--broadcast-http-port`: HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on). */
   broadcastHttpPort: number;
+  /** `--lookupd-tcp-address`: lookupd TCP address (may be given multiple times). */
   lookupdTcpAddresses: string[];
+  /** `--auth-http-address`: <addr>:<port> or a full url to query auth server (may be given multiple times). */
   authHttpAddresses: string[];
+  /** `--auth-http-request-method`: HTTP method to use for auth server requests (get or post). */
   authHttpRequestMethod: string;
+  /** `--http-client-connect-timeout`: timeout for HTTP connect (ms). */
   httpClientConnectTimeout: number;
+  /** `--http-client-request-timeout`: timeout for HTTP request (ms). */
   httpClientRequestTimeout: number;
+  /** `--topology-region`: A region represents a larger domain, typically a geographical region that encompasses multiple zones. */
   topologyRegion: string;
+  /** `--topology-zone`: A zone represents a logical failure domain. */
   topologyZone: string;
+  /** `--data-path`: path to store disk-backed messages. */
   dataPath: string;
+  /** `--mem-queue-size`: number of messages to keep in memory (per topic/channel). */
   memQueueSize: number;
+  /** `--max-bytes-per-file`: number of bytes per diskqueue file before rolling. */
   maxBytesPerFile: number;
+  /** `--sync-every`: number of messages per diskqueue fsync. */
   syncEvery: number;
+  /** `--sync-timeout`: duration of time per diskqueue fsync (ms). */
   syncTimeout: number;
+  /** `--queue-scan-worker-pool-max`: max concurrency for checking in-flight and deferred message timeouts. */
   queueScanWorkerPoolMax: number;
+  /** `--queue-scan-selection-count`: number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts. */
   queueScanSelectionCount: number;
+  /** `--msg-timeout`: default duration to wait before auto-requeing a message (ms). */
   msgTimeout: number;
+  /** `--max-msg-timeout`: maximum duration before a message will timeout (ms). */
   maxMsgTimeout: number;
+  /** `--max-msg-size`: maximum size of a single message in bytes. */
   maxMsgSize: number;
+  /** `--max-req-timeout`: maximum requeuing timeout for a message (ms). */
   maxReqTimeout: number;
+  /** `--max-body-size`: maximum size of a single command body. */
   maxBodySize: number;
+  /** `--max-heartbeat-interval`: maximum client configurable duration of time between client heartbeats (ms). */
   maxHeartbeatInterval: number;
+  /** `--max-rdy-count`: maximum RDY count for a client. */
   maxRdyCount: number;
+  /** `--max-output-buffer-size`: maximum client configurable size (in bytes) for a client output buffer. */
   maxOutputBufferSize: number;
+  /** `--max-output-buffer-timeout`: maximum client configurable duration of time between flushing to a client (ms). */
   maxOutputBufferTimeout: number;
+  /** `--min-output-buffer-timeout`: minimum client configurable duration of time between flushing to a client (ms). */
   minOutputBufferTimeout: number;
+  /** `--output-buffer-timeout`: default duration of time between flushing data to clients (ms). */
   outputBufferTimeout: number;
+  /** `--max-channel-consumers`: maximum channel consumer connection count per nsqd instance (default 0, i.e., unlimited). */
   maxChannelConsumers: number;
+  /** `--statsd-address`: UDP <addr>:<port> of a statsd daemon for pushing stats. */
   statsdAddress: string;
+  /** `--statsd-interval`: duration between pushing to statsd (ms). */
   statsdInterval: number;
+  /** `--statsd-mem-stats`: toggle sending memory and GC stats to statsd. */
   statsdMemStats: boolean;
+  /** `--statsd-prefix`: prefix used for keys sent to statsd (%s for host replacement). */
   statsdPrefix: string;
+  /** `--statsd-udp-packet-size`: the size in bytes of statsd UDP packets. */
   statsdUdpPacketSize: number;
+  /** `--statsd-exclude-ephemeral`: Skip ephemeral topics and channels when sending stats to statsd. */
   statsdExcludeEphemeral: boolean;
+  /** `--e2e-processing-latency-percentile`: message processing time percentiles (as float (0, 1.0]) to track (can be specified multiple times or comma separated '1.0,0.99,0.5', default none). */
   e2eProcessingLatencyPercentiles: number[];
+  /** `--e2e-processing-latency-window-time`: calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds) (ms). */
   e2eProcessingLatencyWindowTime: number;
+  /** `--tls-cert`: path to certificate file. */
   tlsCert: string;
+  /** `--tls-key`: path to key file. */
   tlsKey: string;
+  /** `--tls-client-auth-policy`: client certificate auth policy ('require' or 'require-verify'). */
   tlsClientAuthPolicy: string;
+  /** `--tls-root-ca-file`: path to certificate authority file. */
   tlsRootCaFile: string;
+  /** `--tls-required`: require TLS for client connections (true, false, tcp-https). */
   tlsRequired: string;
+  /** `--tls-min-version`: minimum SSL/TLS version acceptable ('ssl3.0', 'tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3'). */
   tlsMinVersion: string;
+  /** `--deflate`: enable deflate feature negotiation (client compression). */
   deflate: boolean;
+  /** `--max-deflate-level`: max deflate compression level a client can negotiate (> values == > nsqd CPU usage). */
   maxDeflateLevel: number;
+  /** `--snappy`: enable snappy feature negotiation (client compression). */
   snappy: boolean;
+  /** `--enable-experiment`: enable experimental feature (may be given multiple times) (valid options: topology-aware-consumption). */
   enableExperiment: string[];
 }
 

@@ -5,10 +5,15 @@
  */
 import { LogLevel } from "../nsqd/logger.ts";
 
+/** nsqlookupd's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqlookupdOptions {
+  /** `--log-level`: log verbosity (1 = debug … 5 = fatal). */
   logLevel: LogLevel;
+  /** `--log-prefix`: log message prefix. */
   logPrefix: string;
+  /** `--tcp-address`: <addr>:<port> to listen on for TCP clients. */
   tcpAddress: string;
+  /** `--http-address`: <addr>:<port> to listen on for HTTP clients. */
   httpAddress: string;
   /** Sent to nsqd in the IDENTIFY response (nsqd uses it to pre-create channels). */
   broadcastAddress: string;

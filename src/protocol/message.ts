@@ -18,8 +18,12 @@ export class Message {
   /** 16 ASCII characters (lowercase hex for IDs made here). */
   id: string;
   body: Uint8Array;
-  /** Publish time, nanoseconds since the Unix epoch (a double: ~256 ns precision). */
-  timestamp: number;
+  /**
+   * Publish time, nanoseconds since the Unix epoch, as the two 32-bit halves of the int64 on the
+   * wire, so a timestamp read from disk (written by upstream nsqd) is written back bit for bit.
+   */
+  tsHi: number;
+  tsLo: number;
   /** Deliveries so far; incremented just before each delivery. */
   attempts: number;
   /** Deferral asked for at publish (DPUB, `/pub?defer`), in ms; 0 for none. */
@@ -33,16 +37,27 @@ export class Message {
   /** Position in that queue's heap, -1 when in none. */
   index = -1;
 
+  /** A message published at `timestamp` (ns since the epoch; a double, exact to ~256 ns). */
   constructor(id: string, body: Uint8Array, timestamp: number, attempts = 0) {
     this.id = id;
     this.body = body;
-    this.timestamp = timestamp;
+    const hi = Math.floor(timestamp / TWO_32);
+    this.tsHi = hi >>> 0;
+    this.tsLo = (timestamp - hi * TWO_32) >>> 0;
     this.attempts = attempts;
+  }
+
+  /** Publish time in ns since the epoch, as a double (for latency arithmetic). */
+  get timestamp(): number {
+    const hi = this.tsHi;
+    return (hi >= 0x80000000 ? hi - TWO_32 : hi) * TWO_32 + this.tsLo;
   }
 
   /** A copy for another channel: same ID, body, timestamp and deferral. */
   copy(): Message {
-    const m = new Message(this.id, this.body, this.timestamp, this.attempts);
+    const m = new Message(this.id, this.body, 0, this.attempts);
+    m.tsHi = this.tsHi;
+    m.tsLo = this.tsLo;
     m.deferMs = this.deferMs;
     return m;
   }
@@ -50,11 +65,8 @@ export class Message {
 
 /** Writes the §1.4 encoding of `msg` at `off`; `out` must have room. Returns the bytes written. */
 export function encodeMessageInto(msg: Message, out: Uint8Array, off: number): number {
-  const ts = msg.timestamp;
-  const hi = Math.floor(ts / TWO_32);
-  const lo = ts - hi * TWO_32;
-  writeUint32(out, off, hi >>> 0);
-  writeUint32(out, off + 4, lo >>> 0);
+  writeUint32(out, off, msg.tsHi);
+  writeUint32(out, off + 4, msg.tsLo);
   out[off + 8] = (msg.attempts >>> 8) & 0xff;
   out[off + 9] = msg.attempts & 0xff;
   const id = msg.id;
@@ -75,13 +87,12 @@ export function decodeMessage(bytes: Uint8Array): Message {
   if (bytes.length < MESSAGE_HEADER_LENGTH) {
     throw new RangeError(`invalid message buffer size (${bytes.length})`);
   }
-  const hi = readUint32(bytes, 0);
-  const lo = readUint32(bytes, 4);
-  // int64: a set top bit means negative (never written by nsqd, but decode faithfully).
-  const timestamp = (hi >= 0x80000000 ? hi - TWO_32 : hi) * TWO_32 + lo;
   const attempts = (bytes[8] << 8) | bytes[9];
   const id = messageIdFromBytes(bytes.subarray(10, 10 + MSG_ID_LENGTH));
-  return new Message(id, bytes.slice(MESSAGE_HEADER_LENGTH), timestamp, attempts);
+  const msg = new Message(id, bytes.slice(MESSAGE_HEADER_LENGTH), 0, attempts);
+  msg.tsHi = readUint32(bytes, 0);
+  msg.tsLo = readUint32(bytes, 4);
+  return msg;
 }
 
 /** A message ID from its 16 wire bytes (each byte one character, as Go compares raw bytes). */

@@ -88,3 +88,18 @@ Deno.test("byteToBase10() takes digits only; empty is 0", () => {
   assert.equal(byteToBase10(enc.encode("-1")), -1);
   assert.equal(byteToBase10(enc.encode("1x")), -1);
 });
+
+Deno.test("decodeMessage() and encodeMessage() keep any int64 timestamp bit for bit", () => {
+  const bytes = new Uint8Array(30);
+  const view = new DataView(bytes.buffer);
+  for (const ts of [1_700_000_000_001_000_123n, 1n, 9_223_372_036_854_775_807n, -5n]) {
+    view.setBigInt64(0, ts);
+    bytes.set(enc.encode("0123456789abcdef"), 10);
+    const back = encodeMessage(decodeMessage(bytes));
+    assert.equal(new DataView(back.buffer).getBigInt64(0), ts);
+    assert.equal(
+      new DataView(back.buffer).getBigInt64(0),
+      new DataView(encodeMessage(decodeMessage(bytes).copy()).buffer).getBigInt64(0),
+    );
+  }
+});
