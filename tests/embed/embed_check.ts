@@ -14,7 +14,7 @@ const exit = (code: number) =>
 
 function fail(msg: string): never {
   console.log(JSON.stringify({ ok: false, error: msg }));
-  exit(1);
+  return exit(1);
 }
 
 /** SUB + RDY over TCP and resolve with the first message body. */
