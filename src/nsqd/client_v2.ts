@@ -10,7 +10,7 @@
  * the buffer reaches `output_buffer_size` or `output_buffer_timeout` passes — one timer per buffered
  * batch, never one per message.
  */
-import type { Conn } from "../platform/types.ts";
+import type { Conn, TlsInfo } from "../platform/types.ts";
 import { FrameBuffer, FrameType } from "../protocol/frame.ts";
 import type { Message } from "../protocol/message.ts";
 import type { Channel, Consumer } from "./channel.ts";
@@ -39,7 +39,12 @@ export interface ClientContext {
 
 export class ClientV2 implements Consumer {
   readonly id: number;
-  readonly conn: Conn;
+  /** The connection frames are written to (replaced by a compressing wrapper after Snappy/Deflate). */
+  conn: Conn;
+  /** What the TLS upgrade negotiated, or null without TLS. */
+  tls: TlsInfo | null = null;
+  snappy = false;
+  deflate = false;
   readonly #ctx: ClientContext;
   readonly connectTs: number;
   state: ClientState = ClientState.Init;

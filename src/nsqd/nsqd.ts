@@ -3,7 +3,8 @@
  * in-flight and deferred messages. Everything runtime-specific comes in through the `Platform`, so
  * several brokers can live in one process.
  */
-import type { Conn, DirLock, Listener, NetAddr, Platform } from "../platform/types.ts";
+import type { Conn, DirLock, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
+import { readFileSync } from "node:fs";
 import { Message, nowNs } from "../protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./backend_queue.ts";
@@ -44,6 +45,9 @@ export class Nsqd {
   #health: Error | null = null;
   #tcpListener: Listener | null = null;
   #httpListener: Listener | null = null;
+  #httpsListener: Listener | null = null;
+  /** The TLS settings when `--tls-cert` and `--tls-key` are given (clients may then negotiate tls_v1). */
+  tlsConfig: TlsServerConfig | null = null;
   #scanTimer: ReturnType<typeof setInterval> | undefined;
   #exiting = false;
   #statsd: StatsdLoop | null = null;
@@ -91,6 +95,19 @@ export class Nsqd {
   get tcpAddr(): NetAddr | null {
     return this.#tcpListener?.addr ?? null;
   }
+  /** The bound HTTPS address, or null without TLS. */
+  get httpsAddr(): NetAddr | null {
+    return this.#httpsListener?.addr ?? null;
+  }
+
+  /** `403 {"message": "TLS_REQUIRED", "https_port": N}` (upstream's exact text, spaces included). */
+  #tlsRequiredResponse(): Response {
+    return new Response(`{"message": "TLS_REQUIRED", "https_port": ${this.httpsAddr?.port ?? 0}}`, {
+      status: 403,
+      headers: { "X-NSQ-Content-Type": "nsq; version=1.0", "Content-Type": "text/plain; charset=utf-8" },
+    });
+  }
+
   /** The bound HTTP address (after `start()`), or null when HTTP is disabled. */
   get httpAddr(): NetAddr | null {
     return this.#httpListener?.addr ?? null;
@@ -139,24 +156,45 @@ export class Nsqd {
     try {
       this.#loadMetadata();
       this.#persistNow();
+      this.tlsConfig = loadTlsConfig(this.options);
       const tcpAddr = parseHostPort(this.options.tcpAddress);
       const tcp = await listening(
         this.options.tcpAddress,
-        () => this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn)),
+        () =>
+          this.platform.listen(tcpAddr, (conn) => new ProtocolV2(this, conn), {
+            tls: this.tlsConfig !== null,
+          }),
       );
       this.#tcpListener = tcp;
       this.logger.info(`TCP: listening on ${formatListenAddr(tcp.addr)}`);
-      if (this.options.httpAddress !== "") {
-        const app = createHttpApp(this);
+      const app = this.options.httpAddress !== "" || this.tlsConfig !== null ? createHttpApp(this) : null;
+      if (app !== null && this.tlsConfig !== null && this.options.httpsAddress !== "") {
+        const httpsAddr = parseHostPort(this.options.httpsAddress);
+        const { key, cert } = this.tlsConfig;
+        const https = await listening(
+          this.options.httpsAddress,
+          () => this.platform.serve(httpsAddr, (req, info) => app.fetch(req, info), { key, cert }),
+        );
+        this.#httpsListener = https;
+        this.logger.info(`HTTPS: listening on ${formatListenAddr(https.addr)}`);
+      }
+      if (app !== null && this.options.httpAddress !== "") {
         const httpAddr = parseHostPort(this.options.httpAddress);
+        // --tls-required=true (not tcp-https): the plain HTTP listener refuses everything (§3.11).
+        const gate = this.options.tlsRequired === "true";
         const http = await listening(
           this.options.httpAddress,
-          () => this.platform.serve(httpAddr, (req, info) => app.fetch(req, info)),
+          () =>
+            this.platform.serve(
+              httpAddr,
+              (req, info) => gate ? this.#tlsRequiredResponse() : app.fetch(req, info),
+            ),
         );
         this.#httpListener = http;
         this.logger.info(`HTTP: listening on ${formatListenAddr(http.addr)}`);
       }
     } catch (err) {
+      await this.#httpsListener?.close();
       await this.#tcpListener?.close();
       this.#dirLock?.release();
       this.#dirLock = null;
@@ -188,6 +226,7 @@ export class Nsqd {
       client.dispose(); // timers stop now, not when the socket reports its close
     }
     await this.#httpListener?.close();
+    await this.#httpsListener?.close();
     this.#metadata.cancel();
     this.#persistNow();
     for (const topic of this.#topics.values()) await topic.close();
@@ -460,5 +499,33 @@ async function listening(addr: string, bind: () => Promise<Listener>): Promise<L
     const msg = String((err as Error)?.message ?? err);
     const why = /in use|EADDRINUSE|Failed to listen/i.test(msg) ? "bind: address already in use" : msg;
     throw new Error(`listen (${addr}) failed - listen tcp ${addr}: ${why}`);
+  }
+}
+
+const TLS_MIN_VERSIONS: Record<string, TlsServerConfig["minVersion"]> = {
+  "tls1.0": "TLSv1",
+  "tls1.1": "TLSv1.1",
+  "tls1.2": "TLSv1.2",
+  "tls1.3": "TLSv1.3",
+};
+
+/** nsqd's `buildTLSConfig`: none without cert and key; the files are read now (an error stops startup). */
+function loadTlsConfig(o: NsqdOptions): TlsServerConfig | null {
+  if (o.tlsCert === "" && o.tlsKey === "") return null;
+  try {
+    const config: TlsServerConfig = {
+      cert: readFileSync(o.tlsCert, "utf8"),
+      key: readFileSync(o.tlsKey, "utf8"),
+      clientAuth: o.tlsClientAuthPolicy === "require"
+        ? "require"
+        : o.tlsClientAuthPolicy === "require-verify"
+        ? "require-verify"
+        : "none",
+      minVersion: TLS_MIN_VERSIONS[o.tlsMinVersion] ?? "TLSv1",
+    };
+    if (o.tlsRootCaFile !== "") config.ca = readFileSync(o.tlsRootCaFile, "utf8");
+    return config;
+  } catch (err) {
+    throw new Error(`failed to build TLS config - ${(err as Error).message}`);
   }
 }

@@ -502,6 +502,8 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
 
 /** Checks what `nsqd.New` checks; throws a RangeError a user can act on. */
 export function validateNsqdOptions(o: NsqdOptions): void {
+  // Any client certificate policy means TLS is required (nsqd.New).
+  if (o.tlsClientAuthPolicy !== "" && o.tlsRequired === "false") o.tlsRequired = "true";
   if (o.maxDeflateLevel < 1 || o.maxDeflateLevel > 9) {
     throw new RangeError("--max-deflate-level must be [1,9]");
   }

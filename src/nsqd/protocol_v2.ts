@@ -6,7 +6,7 @@
  * so each error comes at the same point in the byte stream as upstream's. A `ClientError` thrown by
  * a command becomes an error frame here and nowhere else; fatal ones then close the connection.
  */
-import type { Conn, SocketEvents } from "../platform/types.ts";
+import type { Conn, SocketEvents, TlsServerConfig } from "../platform/types.ts";
 import { byteToBase10 } from "../protocol/byte_base10.ts";
 import { CommandParser, type CommandSink } from "../protocol/command_parser.ts";
 import { ClientError, ErrorCode, NonFatalClientError } from "../protocol/errors.ts";
@@ -15,6 +15,7 @@ import { goBytesString, goQuote } from "../protocol/go_format.ts";
 import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs } from "../protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { ClientState, ClientV2 } from "./client_v2.ts";
+import { DeflateConn, SnappyConn } from "./compression.ts";
 import { decodeIdentify, type IdentifyData } from "./identify.ts";
 import type { Nsqd } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";
@@ -66,6 +67,8 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   #magicLen = 0;
   #step: Step = Step.None;
   #closed = false;
+  /** The compression layer, once negotiated: received bytes go through it. */
+  #compressed: SnappyConn | DeflateConn | null = null;
 
   // The command being read.
   #topicName = "";
@@ -94,6 +97,13 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       if (chunk.length === 0) return;
     }
     this.#client!.touchRead();
+    if (this.#compressed !== null) this.#compressed.receive(chunk);
+    else this.#parse(chunk);
+  }
+
+  /** Plain protocol bytes (after TLS and decompression) into the parser. */
+  #parse(chunk: Uint8Array): void {
+    if (this.#closed) return;
     this.#nsqd.beginRead();
     try {
       this.#parser.push(chunk);
@@ -247,7 +257,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   }
 
   #enforceTlsPolicy(name: string): void {
-    if (this.#nsqd.options.tlsRequired !== "false") {
+    if (this.#nsqd.options.tlsRequired !== "false" && this.#client!.tls === null) {
       throw new ClientError(ErrorCode.Invalid, `cannot ${name} in current state (TLS required)`);
     }
   }
@@ -589,10 +599,10 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       client.sendResponse(OK);
       return;
     }
-    // TLS, Snappy and Deflate are not offered yet: report them off, as a server without them does.
-    const tlsV1 = false;
-    const deflate = false;
-    const snappy = false;
+    const tlsConfig = this.#nsqd.tlsConfig;
+    const tlsV1 = tlsConfig !== null && data.tlsV1;
+    const deflate = o.deflate && data.deflate;
+    const snappy = o.snappy && data.snappy;
     let deflateLevel = 6;
     if (deflate && data.deflateLevel > 0) deflateLevel = data.deflateLevel;
     if (o.maxDeflateLevel < deflateLevel) deflateLevel = o.maxDeflateLevel;
@@ -617,6 +627,62 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       topology_zone: o.topologyZone,
     });
     client.sendResponse(encoder.encode(resp));
+    if (!tlsV1 && !snappy && !deflate) return;
+
+    // The upgrades, in upstream's order: TLS, then Snappy or Deflate, each acknowledged by an OK sent
+    // through the new layer. The JSON reply goes out in plain text first; whatever followed it in this
+    // read belongs to the new layer (a client waits for the reply first, so there is nothing).
+    client.flush();
+    this.#parser.stop();
+    this.#parser = new CommandParser(this);
+    this.#upgrade(tlsV1 ? tlsConfig : null, snappy, deflate ? deflateLevel : 0);
+  }
+
+  async #upgrade(tls: TlsServerConfig | null, snappy: boolean, deflateLevel: number): Promise<void> {
+    const client = this.#client!;
+    const log = this.#nsqd.logger;
+    try {
+      if (tls !== null) {
+        log.info(`PROTOCOL(V2): [${client}] upgrading connection to TLS`);
+        if (this.#conn.upgradeTls === undefined) throw new Error("TLS not supported on this connection");
+        client.tls = await this.#conn.upgradeTls(tls);
+        if (this.#closed) return;
+        client.sendResponse(OK);
+        client.flush();
+      }
+      const sink = {
+        data: (plain: Uint8Array) => this.#parse(plain),
+        error: (err: Error) => {
+          log.error(`[${client}] - failed to read command - ${err.message}`);
+          this.#close();
+        },
+      };
+      if (snappy) {
+        log.info(`PROTOCOL(V2): [${client}] upgrading connection to snappy`);
+        const wrapped = new SnappyConn(this.#conn, sink);
+        this.#compressed = wrapped;
+        client.conn = wrapped;
+        client.snappy = true;
+        client.sendResponse(OK);
+        client.flush();
+      }
+      if (deflateLevel > 0) {
+        log.info(`PROTOCOL(V2): [${client}] upgrading connection to deflate`);
+        const wrapped = new DeflateConn(this.#conn, deflateLevel, sink);
+        this.#compressed = wrapped;
+        client.conn = wrapped;
+        client.deflate = true;
+        client.sendResponse(OK);
+        client.flush();
+      }
+    } catch (err) {
+      // The stream is in an unknown state (a failed handshake): upstream's error frame cannot reach the
+      // client either. Log it and close.
+      log.error(`[${client}] - E_IDENTIFY_FAILED IDENTIFY failed ${(err as Error).message}`);
+      this.#closed = true;
+      this.#parser.stop();
+      this.#conn.destroy();
+    }
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 import { hostname as osHostname } from "node:os";
 import { writeSync } from "node:fs";
 import type { BunRuntime, BunSocket, BunSocketHandler, NodeProcess } from "./bun_types.ts";
+import { goTlsVersion } from "./node_conn.ts";
 import { createUdpSender } from "./udp.ts";
 import type {
   Conn,
@@ -17,6 +18,8 @@ import type {
   Platform,
   SignalName,
   SocketEvents,
+  TlsInfo,
+  TlsServerConfig,
 } from "./types.ts";
 
 const g = globalThis as unknown as { Bun: BunRuntime; process: NodeProcess };
@@ -76,6 +79,7 @@ class BunConn implements Conn {
   #pendingBytes = 0;
   #closeWhenFlushed = false;
   #closed = false;
+  #closedReported = false;
 
   constructor(socket: BunSocket<BunConn>) {
     this.#socket = socket;
@@ -125,6 +129,59 @@ class BunConn implements Conn {
     this.#socket.terminate();
   }
 
+  /** After a TLS upgrade the plain socket still reports events (ciphertext): they are ignored. */
+  upgraded = false;
+
+  upgradeTls(config: TlsServerConfig): Promise<TlsInfo> {
+    // Pending plaintext (the IDENTIFY response) must go out before the handshake starts.
+    if (this.#pendingBytes > 0) return Promise.reject(new Error("unflushed data before TLS upgrade"));
+    return new Promise<TlsInfo>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error("TLS handshake timeout"));
+        this.destroy();
+      }, 5000);
+      const [, secure] = this.#socket.upgradeTLS<BunConn>({
+        data: this,
+        tls: {
+          key: config.key,
+          cert: config.cert,
+          ca: config.ca,
+          requestCert: config.clientAuth !== "none",
+          rejectUnauthorized: config.clientAuth === "require-verify",
+        },
+        socket: {
+          handshake: (sock, success, authorizationError) => {
+            clearTimeout(timer);
+            const peer = sock.getPeerCertificate?.() as { subject?: { CN?: string } } | undefined;
+            const hasPeer = peer !== undefined && peer !== null && Object.keys(peer).length > 0;
+            if (
+              !success || (config.clientAuth === "require-verify" && authorizationError) ||
+              (config.clientAuth !== "none" && !hasPeer)
+            ) {
+              reject(new Error(authorizationError?.message ?? "tls: client didn't provide a certificate"));
+              sock.terminate();
+              return;
+            }
+            const cipher = sock.getCipher?.() as { standardName?: string; name?: string } | undefined;
+            resolve({
+              version: goTlsVersion(sock.getTLSVersion?.() as string | undefined),
+              cipherSuite: cipher?.standardName ?? cipher?.name ?? "",
+              peerCommonName: hasPeer ? String(peer?.subject?.CN ?? "") : "",
+              peerCertificate: hasPeer,
+            });
+          },
+          data: (_sock, data) => this.events.data(data),
+          drain: () => this.onDrain(),
+          end: () => this.events.end(),
+          close: () => this.onClose(),
+          error: () => {},
+        },
+      });
+      this.upgraded = true;
+      this.#socket = secure;
+    });
+  }
+
   /** Bun says the socket can take more: send what waits, in order. */
   onDrain(): void {
     while (this.#pending.length > 0) {
@@ -149,8 +206,10 @@ class BunConn implements Conn {
     if (!this.#closed) this.events.drain();
   }
 
-  /** Called once by Bun's close callback. */
+  /** Called by Bun's close callback (once per socket; the plain one too after an upgrade). */
   onClose(): void {
+    if (this.#closedReported) return;
+    this.#closedReported = true;
     this.#closed = true;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -166,13 +225,13 @@ function socketHandler(onConn: (conn: Conn) => SocketEvents): BunSocketHandler<B
       conn.events = onConn(conn);
     },
     data(socket, data) {
-      socket.data.events.data(data);
+      if (!socket.data.upgraded) socket.data.events.data(data);
     },
     drain(socket) {
-      socket.data.onDrain();
+      if (!socket.data.upgraded) socket.data.onDrain();
     },
     end(socket) {
-      socket.data.events.end();
+      if (!socket.data.upgraded) socket.data.events.end();
     },
     close(socket) {
       socket.data?.onClose();
@@ -214,10 +273,11 @@ export const bunPlatform: Platform = {
     return socket.data;
   },
 
-  serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener> {
+  serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener> {
     const server = g.Bun.serve({
       hostname: addr.hostname,
       port: addr.port,
+      ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
       fetch(req, srv) {
         const ip = srv.requestIP(req);
         return fetch(req, { remoteAddr: { hostname: ip?.address ?? "", port: ip?.port ?? 0 } });

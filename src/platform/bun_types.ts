@@ -14,6 +14,17 @@ export interface BunSocket<T> {
   end(): void;
   terminate(): void;
   setNoDelay(noDelay?: boolean): boolean;
+  /** Server-side TLS upgrade of an accepted socket; returns [raw, tls]. */
+  upgradeTLS<U>(options: {
+    data: U;
+    tls: { key: string; cert: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean };
+    socket: BunSocketHandler<U> & {
+      handshake?(socket: BunSocket<U>, success: boolean, authorizationError: Error | null): void;
+    };
+  }): [BunSocket<U>, BunSocket<U>];
+  getPeerCertificate?(): unknown;
+  getCipher?(): unknown;
+  getTLSVersion?(): unknown;
 }
 
 export interface BunSocketHandler<T> {
@@ -56,6 +67,7 @@ export interface BunRuntime {
   serve(options: {
     hostname: string;
     port: number;
+    tls?: { key: string; cert: string };
     fetch(req: Request, server: BunServer): Response | Promise<Response>;
   }): BunServer;
 }

@@ -5,12 +5,14 @@
  * Deno, see shared/PLATFORM-FACTS.md). `conn.write()` may write only part of a buffer, and it is
  * asynchronous: while one write is under way, later writes are gathered and sent together.
  */
+import { nodeListen } from "./node_conn.ts";
 import { createUdpSender } from "./udp.ts";
 import type {
   Conn,
   DirLock,
   FetchHandler,
   Listener,
+  ListenOptions,
   NetAddr,
   Platform,
   SignalName,
@@ -178,7 +180,9 @@ export const denoPlatform: Platform = {
   version: Deno.version.deno,
   args: Deno.args,
 
-  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents): Promise<Listener> {
+  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents, options?: ListenOptions): Promise<Listener> {
+    // Deno cannot upgrade an accepted socket to TLS: listeners that must offer tls_v1 use node:net.
+    if (options?.tls) return nodeListen(addr, onConn);
     const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
     (async () => {
       try {
@@ -206,10 +210,15 @@ export const denoPlatform: Platform = {
     return conn;
   },
 
-  serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener> {
+  serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener> {
     // Deno.serve binds synchronously (and throws on a bind error), so the address is known here.
     const server = Deno.serve(
-      { hostname: addr.hostname, port: addr.port, onListen() {} },
+      {
+        hostname: addr.hostname,
+        port: addr.port,
+        onListen() {},
+        ...(tls ? { key: tls.key, cert: tls.cert } : {}),
+      },
       (req, info) => fetch(req, { remoteAddr: toNetAddr(info.remoteAddr) }),
     );
     return Promise.resolve({ addr: toNetAddr(server.addr), close: () => server.shutdown() });

@@ -28,6 +28,32 @@ export interface SocketEvents {
   close(): void;
 }
 
+/** Server-side TLS settings (nsqd's `--tls-*` flags, files already read). */
+export interface TlsServerConfig {
+  /** PEM private key. */
+  key: string;
+  /** PEM certificate chain. */
+  cert: string;
+  /** PEM CA bundle to verify client certificates with (`--tls-root-ca-file`). */
+  ca?: string;
+  /** `--tls-client-auth-policy`: none, `require` (any certificate) or `require-verify` (verified against `ca`). */
+  clientAuth: "none" | "require" | "require-verify";
+  /** Lowest protocol version accepted (`--tls-min-version`). */
+  minVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+}
+
+/** What a finished TLS handshake negotiated (shown in /stats as upstream does). */
+export interface TlsInfo {
+  /** Go's names: `TLS1.2`, `TLS1.3`. */
+  version: string;
+  /** IANA cipher suite name, e.g. `TLS_AES_128_GCM_SHA256`. */
+  cipherSuite: string;
+  /** Common name of the client certificate, or "". */
+  peerCommonName: string;
+  /** Whether the client presented a certificate. */
+  peerCertificate: boolean;
+}
+
 /** One accepted or dialled TCP connection. */
 export interface Conn {
   readonly remoteAddr: NetAddr;
@@ -44,6 +70,19 @@ export interface Conn {
   close(): void;
   /** Closes now, dropping anything queued. */
   destroy(): void;
+  /**
+   * Turns this accepted connection into a TLS server connection (NSQ's `tls_v1` upgrade): bytes written
+   * before the call go out in plain text first; afterwards both directions are encrypted and `data`
+   * delivers plain text. Resolves once the handshake is done (rejects on failure or after 5 s).
+   * Only on connections of a listener started with `{ tls: true }`.
+   */
+  upgradeTls?(config: TlsServerConfig): Promise<TlsInfo>;
+}
+
+/** Options of `Platform.listen`. */
+export interface ListenOptions {
+  /** Accepted connections must support `upgradeTls` (on Deno this selects the node:net path). */
+  tls?: boolean;
 }
 
 /** A bound listener (TCP or HTTP). */
@@ -77,11 +116,11 @@ export interface Platform {
   /** The runtime's own version, e.g. "2.9.6". */
   readonly version: string;
   /** Binds a TCP listener; `onConn` returns the handlers of each accepted connection. */
-  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents): Promise<Listener>;
+  listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents, options?: ListenOptions): Promise<Listener>;
   /** Dials a TCP connection. */
   connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn>;
   /** Serves HTTP with a fetch handler. */
-  serve(addr: NetAddr, fetch: FetchHandler): Promise<Listener>;
+  serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener>;
   /** A UDP socket for sending. */
   createUdpSender(): UdpSender;
   /**
