@@ -105,11 +105,12 @@ export class ChildProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    this.status = this.#child.status;
-    this.#pump(this.#child.stderr, (line) => this.#onLine(line));
-    this.#pump(this.#child.stdout, (line) => {
+    const err = this.#pump(this.#child.stderr, (line) => this.#onLine(line));
+    const out = this.#pump(this.#child.stdout, (line) => {
       this.stdout += line + "\n";
     });
+    // Resolves once the process exited AND its output was read to the end.
+    this.status = Promise.all([this.#child.status, err, out]).then(([status]) => status);
   }
 
   get pid(): number {
