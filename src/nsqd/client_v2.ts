@@ -11,6 +11,7 @@
  * batch, never one per message.
  */
 import type { Conn, TlsInfo } from "../platform/types.ts";
+import type { AuthState } from "./auth.ts";
 import { FrameBuffer, FrameType } from "../protocol/frame.ts";
 import type { Message } from "../protocol/message.ts";
 import type { Channel, Consumer } from "./channel.ts";
@@ -45,6 +46,10 @@ export class ClientV2 implements Consumer {
   tls: TlsInfo | null = null;
   snappy = false;
   deflate = false;
+  /** What the auth server granted (AUTH), or null. */
+  auth: AuthState | null = null;
+  /** The secret of the last AUTH (re-sent when the grant expires). */
+  authSecret: Uint8Array | null = null;
   readonly #ctx: ClientContext;
   readonly connectTs: number;
   state: ClientState = ClientState.Init;

@@ -112,8 +112,9 @@ export class Nsqd {
   get httpAddr(): NetAddr | null {
     return this.#httpListener?.addr ?? null;
   }
+  /** AUTH is on when `--auth-http-address` is given. */
   get authEnabled(): boolean {
-    return false;
+    return this.options.authHttpAddresses.length > 0;
   }
   get exiting(): boolean {
     return this.#exiting;

@@ -14,6 +14,7 @@ import { encodeFrame, FrameType } from "../protocol/frame.ts";
 import { goBytesString, goQuote } from "../protocol/go_format.ts";
 import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs } from "../protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import { authResponseJson, type AuthState, queryAuthd } from "./auth.ts";
 import { ClientState, ClientV2 } from "./client_v2.ts";
 import { DeflateConn, SnappyConn } from "./compression.ts";
 import { decodeIdentify, type IdentifyData } from "./identify.ts";
@@ -294,17 +295,18 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     if (!isValidChannelName(channelName)) {
       throw new ClientError(ErrorCode.BadChannel, `SUB channel name ${goQuote(params[2])} is not valid`);
     }
-    this.#checkAuth();
-    const topic = this.#nsqd.getTopic(topicName);
-    const channel = topic.getChannel(channelName);
-    try {
-      channel.addClient(client);
-    } catch (err) {
-      throw new ClientError(ErrorCode.SubFailed, `SUB failed ${(err as Error).message}`, { cause: err });
-    }
-    client.state = ClientState.Subscribed;
-    client.channel = channel;
-    client.sendResponse(OK);
+    this.#checkAuth("SUB", topicName, channelName, () => {
+      const topic = this.#nsqd.getTopic(topicName);
+      const channel = topic.getChannel(channelName);
+      try {
+        channel.addClient(client);
+      } catch (err) {
+        throw new ClientError(ErrorCode.SubFailed, `SUB failed ${(err as Error).message}`, { cause: err });
+      }
+      client.state = ClientState.Subscribed;
+      client.channel = channel;
+      client.sendResponse(OK);
+    });
   }
 
   #rdy(params: Uint8Array[]): void {
@@ -425,11 +427,13 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
         `E_BAD_TOPIC MPUB topic name ${goQuote(params[1])} is not valid`,
       );
     }
-    this.#checkAuth();
-    // Upstream gets (so creates) the topic before reading the body.
-    this.#topic = this.#nsqd.getTopic(name);
-    this.#topicName = name;
-    this.#expectSize(Step.MpubSize);
+    // Auth is checked before the body (shared/nsq-reference.md §1.7).
+    this.#checkAuth("MPUB", name, "", () => {
+      // Upstream gets (so creates) the topic before reading the body.
+      this.#topic = this.#nsqd.getTopic(name);
+      this.#topicName = name;
+      this.#expectSize(Step.MpubSize);
+    });
   }
 
   // ---- bodies ----------------------------------------------------------------------------------
@@ -499,8 +503,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       case Step.IdentifyBody:
         return this.#identifyBody(data);
       case Step.AuthBody:
-        // No --auth-http-address support yet: every AUTH is answered as by an nsqd without one.
-        throw new ClientError(ErrorCode.AuthDisabled, "AUTH disabled");
+        return this.#authBody(data);
       case Step.PubBody:
       case Step.DpubBody:
         return this.#publishOne(data, step === Step.PubBody ? "PUB" : "DPUB");
@@ -511,7 +514,6 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
         const msgs = this.#mpubMessages;
         this.#mpubMessages = [];
         this.#topic = null;
-        this.#checkAuth();
         try {
           topic.putMessages(msgs);
         } catch (err) {
@@ -527,18 +529,23 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   }
 
   #publishOne(data: Uint8Array, cmd: "PUB" | "DPUB"): void {
-    this.#checkAuth();
-    const topic = this.#nsqd.getTopic(this.#topicName);
-    const msg = new Message(topic.guid.next(), data.slice(), nowNs());
-    if (cmd === "DPUB") msg.deferMs = this.#deferMs;
-    try {
-      topic.putMessage(msg);
-    } catch (err) {
-      const code = cmd === "PUB" ? ErrorCode.PubFailed : ErrorCode.DpubFailed;
-      throw new ClientError(code, `${cmd} failed ${(err as Error).message}`, { cause: err });
-    }
-    this.#countPublished(this.#topicName, 1);
-    this.#client!.sendResponse(OK);
+    // The body is read before the auth check (upstream), and kept: the check may wait for the auth server.
+    const body = data.slice();
+    const topicName = this.#topicName;
+    const deferMs = this.#deferMs;
+    this.#checkAuth(cmd, topicName, "", () => {
+      const topic = this.#nsqd.getTopic(topicName);
+      const msg = new Message(topic.guid.next(), body, nowNs());
+      if (cmd === "DPUB") msg.deferMs = deferMs;
+      try {
+        topic.putMessage(msg);
+      } catch (err) {
+        const code = cmd === "PUB" ? ErrorCode.PubFailed : ErrorCode.DpubFailed;
+        throw new ClientError(code, `${cmd} failed ${(err as Error).message}`, { cause: err });
+      }
+      this.#countPublished(topicName, 1);
+      this.#client!.sendResponse(OK);
+    });
   }
 
   #identifyBody(body: Uint8Array): void {
@@ -694,8 +701,94 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     }
   }
 
-  /** AUTH is not enabled yet, so every client is allowed (upstream's CheckAuth with auth off). */
-  #checkAuth(): void {}
+  /** AUTH's body: the secret, sent to the auth server (shared/nsq-reference.md §3.12). */
+  #authBody(body: Uint8Array): void {
+    const client = this.#client!;
+    if (client.auth?.hasAuthorizations) throw new ClientError(ErrorCode.Invalid, "AUTH already set");
+    if (!this.#nsqd.authEnabled) throw new ClientError(ErrorCode.AuthDisabled, "AUTH disabled");
+    const secret = body.slice();
+    client.authSecret = secret;
+    this.#whileWaiting(this.#queryAuth(secret), (state) => {
+      client.auth = state;
+      if (!state.hasAuthorizations) {
+        throw new ClientError(ErrorCode.Unauthorized, "AUTH no authorizations found");
+      }
+      client.sendResponse(encoder.encode(authResponseJson(state)));
+    });
+  }
+
+  #queryAuth(secret: Uint8Array): Promise<AuthState> {
+    const client = this.#client!;
+    const o = this.#nsqd.options;
+    return queryAuthd({
+      addresses: o.authHttpAddresses,
+      method: o.authHttpRequestMethod === "post" ? "post" : "get",
+      connectTimeoutMs: o.httpClientConnectTimeout,
+      requestTimeoutMs: o.httpClientRequestTimeout,
+    }, {
+      remoteIp: client.conn.remoteAddr.hostname,
+      tls: client.tls !== null,
+      secret,
+      commonName: client.tls?.peerCommonName ?? "",
+    }).catch((err) => {
+      // Errors talking to the auth server are logged, never shown to the (untrusted) client.
+      this.#nsqd.logger.warn(`PROTOCOL(V2): [${client}] AUTH failed ${(err as Error).message}`);
+      throw new ClientError(ErrorCode.AuthFailed, "AUTH failed", { cause: err });
+    });
+  }
+
+  /**
+   * upstream's CheckAuth, then `then`: with auth enabled the client must have authorizations that allow
+   * `cmd` on topic/channel (`""` channel = publish); expired ones are re-queried first, which pauses
+   * the connection's parser until the auth server answers.
+   */
+  #checkAuth(cmd: string, topic: string, channel: string, then: () => void): void {
+    if (!this.#nsqd.authEnabled) return then();
+    const client = this.#client!;
+    const auth = client.auth;
+    if (!auth?.hasAuthorizations) throw new ClientError(ErrorCode.AuthFirst, `AUTH required before ${cmd}`);
+    const authorize = (state: AuthState) => {
+      if (!state.isAllowed(topic, channel, channel === "" ? "publish" : "subscribe")) {
+        throw new ClientError(
+          ErrorCode.Unauthorized,
+          `AUTH failed for ${cmd} on ${goQuote(encoder.encode(topic))} ${goQuote(encoder.encode(channel))}`,
+        );
+      }
+      then();
+    };
+    if (!auth.isExpired()) return authorize(auth);
+    this.#whileWaiting(this.#queryAuth(client.authSecret ?? new Uint8Array(0)), (state) => {
+      client.auth = state;
+      authorize(state);
+    });
+  }
+
+  /** Holds the parser until `work` settles, then runs `then` (errors become error frames as usual). */
+  #whileWaiting<T>(work: Promise<T>, then: (value: T) => void): void {
+    this.#parser.pause();
+    work.then((value) => {
+      if (this.#closed) return;
+      this.#nsqd.beginRead();
+      try {
+        then(value);
+      } finally {
+        this.#nsqd.endRead();
+      }
+    }).catch((err) => {
+      if (!this.#closed) this.#handleError(err);
+    }).finally(() => {
+      if (!this.#closed) this.#resumeParser();
+    });
+  }
+
+  #resumeParser(): void {
+    this.#nsqd.beginRead();
+    try {
+      this.#parser.resume();
+    } finally {
+      this.#nsqd.endRead();
+    }
+  }
 
   #countPublished(topic: string, n: number): void {
     const counts = this.#client!.pubCounts;

@@ -2,6 +2,7 @@
  * The figures behind `/stats` (nsq `nsqd/stats.go`, shared/nsq-reference.md §2.4), with upstream's
  * JSON key names, order and null-vs-[] rules.
  */
+import { authStats } from "./auth.ts";
 import type { Channel } from "./channel.ts";
 import type { ClientV2 } from "./client_v2.ts";
 import type { Nsqd } from "./nsqd.ts";
@@ -24,6 +25,9 @@ export interface ClientStats {
   deflate: boolean;
   snappy: boolean;
   user_agent: string;
+  authed?: true;
+  auth_identity?: string;
+  auth_identity_url?: string;
   pub_counts?: { topic: string; count: number }[];
   topology_zone: string;
   topology_region: string;
@@ -159,6 +163,7 @@ export function clientStatsOf(_nsqd: Nsqd, c: ClientV2, topicFilter: string): Cl
     deflate: c.deflate,
     snappy: c.snappy,
     user_agent: c.userAgent,
+    ...authStats(c.auth),
     topology_zone: "",
     topology_region: "",
     tls: c.tls !== null,

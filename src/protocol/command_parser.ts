@@ -41,6 +41,9 @@ export class CommandParser {
   /** Holds the start of an item that straddles chunks. */
   #acc: Uint8Array = new Uint8Array(256);
   #accLen = 0;
+  #paused = false;
+  /** Chunks (or the rest of one) that arrived while paused. */
+  #held: Uint8Array[] = [];
 
   constructor(sink: CommandSink) {
     this.#sink = sink;
@@ -73,21 +76,61 @@ export class CommandParser {
     this.#state = ParserState.Line;
   }
 
+  /**
+   * Hold parsing after the current item (a command waiting for something asynchronous, like an auth
+   * server): the rest of the current chunk and later chunks are kept, in order, until `resume()`.
+   */
+  pause(): void {
+    if (this.#state !== ParserState.Stopped) this.#paused = true;
+  }
+
+  /** Go on with what arrived while paused. */
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    const held = this.#held;
+    this.#held = [];
+    for (const chunk of held) {
+      this.push(chunk);
+      if (this.#paused || this.#state === ParserState.Stopped) {
+        // Paused again (or stopped) while replaying: keep what is left for later.
+        const rest = held.slice(held.indexOf(chunk) + 1);
+        if (this.#paused) this.#held.push(...rest);
+        return;
+      }
+    }
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
   /** Stop parsing for good (after a fatal error). */
   stop(): void {
+    this.#paused = false;
+    this.#held = [];
     this.#state = ParserState.Stopped;
     this.#accLen = 0;
   }
 
   /** Feeds the next chunk of the stream. */
   push(chunk: Uint8Array): void {
+    if (this.#paused) {
+      this.#held.push(chunk.slice());
+      return;
+    }
     let pos = 0;
     if (this.#accLen > 0) {
       pos = this.#completePartial(chunk);
       if (pos < 0) return;
     }
+    // (a pause requested by the item just completed is honoured by the loop below)
     const len = chunk.length;
     while (pos < len) {
+      if (this.#paused) {
+        this.#held.push(chunk.slice(pos));
+        return;
+      }
       const state = this.#state;
       if (state === ParserState.Line) {
         const nl = chunk.indexOf(NEWLINE, pos);

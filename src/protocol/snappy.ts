@@ -91,17 +91,9 @@ const MAX_CHUNK_LEN = 32 + MAX_BLOCK_SIZE + Math.floor(MAX_BLOCK_SIZE / 6) + 4;
 const MIN_NON_LITERAL_BLOCK_SIZE = 17;
 
 /** The stream identifier chunk: `ff 06 00 00 73 4e 61 50 70 59` (`"sNaPpY"`). */
+// deno-fmt-ignore
 export const SNAPPY_STREAM_IDENTIFIER: Uint8Array = new Uint8Array([
-  0xff,
-  0x06,
-  0x00,
-  0x00,
-  0x73,
-  0x4e,
-  0x61,
-  0x50,
-  0x70,
-  0x59,
+  0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59,
 ]);
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

@@ -148,3 +148,41 @@ Deno.test("CommandParser reports a partial item for EOF handling", () => {
   r.parser.push(new Uint8Array([0, 0]));
   assert.equal(r.parser.hasPartial, true);
 });
+
+Deno.test("CommandParser.pause() holds the rest of the chunk and later chunks until resume(), in order", () => {
+  const events: string[] = [];
+  const parser: CommandParser = new CommandParser({
+    line(line) {
+      const text = dec.decode(line);
+      events.push(`line:${text}`);
+      if (text.startsWith("WAIT")) parser.pause();
+      if (text.startsWith("BODY")) parser.expectSize();
+    },
+    size(n) {
+      events.push(`size:${n}`);
+      parser.expectBytes(n);
+    },
+    bytes(data) {
+      events.push(`bytes:${dec.decode(data)}`);
+    },
+    lineTooLong() {},
+  });
+  parser.push(cat("A\nWAIT 1\nB\nBO", "DY\n"));
+  parser.push(cat(be32(2), "hiWAIT 2\nC\n"));
+  assert.deepEqual(events, ["line:A", "line:WAIT 1"]);
+  assert.equal(parser.paused, true);
+  parser.resume();
+  assert.deepEqual(events, [
+    "line:A",
+    "line:WAIT 1",
+    "line:B",
+    "line:BODY",
+    "size:2",
+    "bytes:hi",
+    "line:WAIT 2",
+  ]);
+  parser.push(enc.encode("D\n"));
+  parser.resume();
+  assert.deepEqual(events.slice(7), ["line:C", "line:D"]);
+  assert.equal(parser.paused, false);
+});
