@@ -170,7 +170,7 @@ export class UpgradeClient {
 
   /** Client side of the TLS upgrade on the same socket. */
   startTls(options: tls.ConnectionOptions = {}): Promise<tls.TLSSocket> {
-    if (this.#buf.length > 0) throw new Error("plain bytes left before TLS");
+    if (this.#buf.length > this.#off) throw new Error("plain bytes left before TLS");
     this.#sock.removeAllListeners("data");
     this.#sock.removeAllListeners("close");
     return new Promise((resolve, reject) => {
@@ -198,8 +198,9 @@ export class UpgradeClient {
     };
     const inflate = zlib.createInflateRaw();
     inflate.on("data", (c: Uint8Array) => this.#append(c));
-    const rest = this.#buf;
+    const rest = this.#buf.subarray(this.#off);
     this.#buf = new Uint8Array(0);
+    this.#off = 0;
     this.#inbound = (b) => inflate.write(b);
     if (rest.length > 0) inflate.write(rest);
   }
@@ -209,8 +210,9 @@ export class UpgradeClient {
     const writer = new SnappyWriter();
     this.#out = (b) => write(writer.encode(b));
     const reader = new SnappyReader();
-    const rest = this.#buf;
+    const rest = this.#buf.subarray(this.#off);
     this.#buf = new Uint8Array(0);
+    this.#off = 0;
     this.#inbound = (b) => this.#append(reader.push(b));
     if (rest.length > 0) this.#inbound(rest);
   }
@@ -236,16 +238,20 @@ export class UpgradeClient {
     sock.on("error", () => {});
   }
 
+  /** Unread bytes are #buf[#off..]; appends compact first so reads stay linear. */
+  #off = 0;
+
   #append(b: Uint8Array): void {
     if (b.length === 0) return;
-    this.#buf = concatBytes([this.#buf, b]);
+    this.#buf = concatBytes([this.#buf.subarray(this.#off), b]);
+    this.#off = 0;
     this.#waiter?.();
   }
 
   async #read(n: number, timeoutMs: number): Promise<Uint8Array> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#buf.length < n) {
-      if (this.#closed) throw new Error(`closed with ${this.#buf.length} of ${n} bytes`);
+    while (this.#buf.length - this.#off < n) {
+      if (this.#closed) throw new Error(`closed with ${this.#buf.length - this.#off} of ${n} bytes`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out reading ${n} bytes`);
       await new Promise<void>((r) => {
@@ -257,8 +263,8 @@ export class UpgradeClient {
         };
       });
     }
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.slice(n);
+    const out = this.#buf.slice(this.#off, this.#off + n);
+    this.#off += n;
     return out;
   }
 }
