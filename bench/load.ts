@@ -198,3 +198,95 @@ export async function createChannel(port: number, topic: string, channel: string
   }
   conn.close();
 }
+
+/** Latency percentiles (ms) of a run. */
+export interface LatencyResult {
+  rate: number;
+  messages: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/**
+ * End-to-end latency: publishes `rate` msg/s (PUB in 1 ms ticks) for `seconds` while a consumer
+ * (unbuffered output, RDY 2500, FIN each) receives them; each body carries its send time.
+ */
+export async function latency(
+  port: number,
+  opts: { topic: string; rate: number; seconds: number; size?: number },
+): Promise<LatencyResult> {
+  const size = Math.max(opts.size ?? 100, 16);
+  const sub = await Deno.connect({ hostname: "127.0.0.1", port });
+  const identify = enc.encode(JSON.stringify({ output_buffer_size: -1 }));
+  await writeAll(sub, enc.encode("  V2IDENTIFY\n"));
+  await writeAll(sub, int32(identify.length));
+  await writeAll(sub, identify);
+  await writeAll(sub, enc.encode(`SUB ${opts.topic} lat\nRDY 2500\n`));
+  const pub = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(pub, enc.encode("  V2"));
+  const pubReader = new FrameReader(pub);
+  (async () => {
+    try {
+      while (await pubReader.readSome(() => {})) { /* drain OKs */ }
+    } catch { /* closed */ }
+  })();
+  const lat: number[] = [];
+  const total = Math.round(opts.rate * opts.seconds);
+  const reader = new FrameReader(sub);
+  const fin = enc.encode("FIN 0000000000000000\n");
+  const done = (async () => {
+    while (lat.length < total) {
+      const fins: Uint8Array[] = [];
+      const more = await reader.readSome((type, buf, off, len) => {
+        if (type !== 2) return;
+        const sent = new DataView(buf.buffer, buf.byteOffset + off + 26, 8).getFloat64(0);
+        lat.push(performance.now() - sent);
+        const f = fin.slice();
+        f.set(buf.subarray(off + 10, off + 26), 4);
+        fins.push(f);
+        void len;
+      });
+      if (!more) break;
+      if (fins.length > 0) {
+        const all = new Uint8Array(fins.length * fin.length);
+        fins.forEach((f, i) => all.set(f, i * fin.length));
+        await writeAll(sub, all);
+      }
+    }
+  })();
+  // Publish in 1 ms ticks: rate/1000 PUBs per tick (fractions carried over).
+  const head = enc.encode(`PUB ${opts.topic}\n`);
+  let sent = 0;
+  const start = performance.now();
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * opts.rate));
+    const n = due - sent;
+    if (n > 0) {
+      const batch = new Uint8Array(n * (head.length + 4 + size));
+      for (let i = 0; i < n; i++) {
+        const off = i * (head.length + 4 + size);
+        batch.set(head, off);
+        batch.set(int32(size), off + head.length);
+        new DataView(batch.buffer, off + head.length + 4, 8).setFloat64(0, performance.now());
+      }
+      await writeAll(pub, batch);
+      sent += n;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+  sub.close();
+  pub.close();
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return {
+    rate: opts.rate,
+    messages: lat.length,
+    p50: q(0.5),
+    p99: q(0.99),
+    p999: q(0.999),
+    max: lat[lat.length - 1],
+  };
+}
