@@ -15,6 +15,7 @@ import { goBytesString, goQuote } from "../protocol/go_format.ts";
 import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs } from "../protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { authResponseJson, type AuthState, queryAuthd } from "./auth.ts";
+import { BodyArena } from "./body_arena.ts";
 import { ClientState, ClientV2 } from "./client_v2.ts";
 import { DeflateConn, SnappyConn } from "./compression.ts";
 import { decodeIdentify, type IdentifyData } from "./identify.ts";
@@ -70,6 +71,8 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   #closed = false;
   /** The compression layer, once negotiated: received bytes go through it. */
   #compressed: SnappyConn | DeflateConn | null = null;
+  /** Published bodies are copied into shared slabs (memory per queued message). */
+  #arena = new BodyArena();
 
   // The command being read.
   #topicName = "";
@@ -509,7 +512,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
         return this.#publishOne(data, step === Step.PubBody ? "PUB" : "DPUB");
       case Step.MpubMsgBody: {
         const topic = this.#topic!;
-        this.#mpubMessages.push(new Message(topic.guid.next(), data.slice(), nowNs()));
+        this.#mpubMessages.push(new Message(topic.guid.next(), this.#arena.copy(data), nowNs()));
         if (this.#mpubMessages.length < this.#mpubCount) return this.#expectSize(Step.MpubMsgSize);
         const msgs = this.#mpubMessages;
         this.#mpubMessages = [];
@@ -530,7 +533,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
 
   #publishOne(data: Uint8Array, cmd: "PUB" | "DPUB"): void {
     // The body is read before the auth check (upstream), and kept: the check may wait for the auth server.
-    const body = data.slice();
+    const body = this.#arena.copy(data);
     const topicName = this.#topicName;
     const deferMs = this.#deferMs;
     this.#checkAuth(cmd, topicName, "", () => {

@@ -68,3 +68,19 @@ Deno.test("InFlightQueue.peekAndShift() returns nothing before the deadline", ()
   assert.equal(q.peekAndShift(100)?.pri, 100);
   assert.equal(q.nextDeadline, Infinity);
 });
+
+Deno.test("BodyArena copies bodies into shared slabs, and large ones into their own buffer", async () => {
+  const { BodyArena } = await import("../../src/nsqd/body_arena.ts");
+  const arena = new BodyArena(1024);
+  const src = new Uint8Array([1, 2, 3]);
+  const a = arena.copy(src);
+  src[0] = 9; // the caller reuses its buffer
+  const b = arena.copy(new Uint8Array([4, 5]));
+  assert.deepEqual([...a], [1, 2, 3]);
+  assert.deepEqual([...b], [4, 5]);
+  assert.equal(a.buffer, b.buffer);
+  const big = arena.copy(new Uint8Array(600));
+  assert.notEqual(big.buffer, a.buffer);
+  for (let i = 0; i < 500; i++) arena.copy(new Uint8Array([i & 255, 1, 2])); // fills slabs, makes new ones
+  assert.deepEqual([...a], [1, 2, 3]);
+});
