@@ -26,6 +26,8 @@ export const CLIENT_TIMEOUT_MS = 60_000;
 const DEFAULT_OUTPUT_BUFFER_SIZE = 16 * 1024;
 /** Stop delivering to a client while this much is still waiting for its socket (it reads slowly). */
 const MAX_PENDING_SOCKET_BYTES = 256 * 1024;
+/** Output held for the end of a read before it is written anyway. */
+const MAX_COALESCED_BYTES = 256 * 1024;
 
 const HEARTBEAT = new TextEncoder().encode("_heartbeat_");
 
@@ -162,11 +164,14 @@ export class ClientV2 implements Consumer {
     this.inFlightCount++;
     this.messageCount++;
     this.#out.writeMessage(msg);
+    this.#messagesBuffered = true;
     if (this.#out.length >= this.outputBufferSize) {
-      this.flush();
+      // The buffer is full: it goes out at the end of this read (one write for the batch, the same
+      // bytes as bufio's writes), or now if a long batch piled up a lot.
+      if (this.#out.length >= MAX_COALESCED_BYTES) this.flush();
+      else this.#requestFlush();
       return;
     }
-    this.#messagesBuffered = true;
     if (!this.isReadyForMessages()) {
       this.#requestFlush();
       return;

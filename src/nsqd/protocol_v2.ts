@@ -73,6 +73,9 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   #compressed: SnappyConn | DeflateConn | null = null;
   /** Published bodies are copied into shared slabs (memory per queued message). */
   #arena = new BodyArena();
+  /** The time of the read being handled (ns and ms since the epoch). */
+  #readNs = 0;
+  #readMs = 0;
 
   // The command being read.
   #topicName = "";
@@ -108,6 +111,8 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   /** Plain protocol bytes (after TLS and decompression) into the parser. */
   #parse(chunk: Uint8Array): void {
     if (this.#closed) return;
+    this.#readNs = nowNs();
+    this.#readMs = Math.floor(this.#readNs / 1e6);
     this.#nsqd.beginRead();
     try {
       this.#parser.push(chunk);
@@ -512,7 +517,10 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
         return this.#publishOne(data, step === Step.PubBody ? "PUB" : "DPUB");
       case Step.MpubMsgBody: {
         const topic = this.#topic!;
-        this.#mpubMessages.push(new Message(topic.guid.next(), this.#arena.copy(data), nowNs()));
+        // One clock reading per read: messages of one MPUB share a publish time (ns apart upstream).
+        this.#mpubMessages.push(
+          new Message(topic.guid.next(this.#readMs), this.#arena.copy(data), this.#readNs),
+        );
         if (this.#mpubMessages.length < this.#mpubCount) return this.#expectSize(Step.MpubMsgSize);
         const msgs = this.#mpubMessages;
         this.#mpubMessages = [];

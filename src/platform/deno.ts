@@ -26,7 +26,11 @@ class DenoConn implements Conn {
   readonly localAddr: NetAddr;
   #conn: Deno.Conn;
   #events!: SocketEvents;
-  #pending: Uint8Array[] = [];
+  /** Bytes accepted and not yet handed to `conn.write()`: one copy, gathered while a write runs. */
+  #pend: Uint8Array = new Uint8Array(0);
+  #pendLen = 0;
+  /** The buffer of the last finished write, reused for the next batch. */
+  #spare: Uint8Array | null = null;
   #pendingBytes = 0;
   #writing = false;
   #closeWhenFlushed = false;
@@ -54,8 +58,20 @@ class DenoConn implements Conn {
 
   write(bytes: Uint8Array): void {
     if (this.#closed || this.#closeWhenFlushed || bytes.length === 0) return;
-    // The caller reuses its buffer as soon as we return and the write below is asynchronous.
-    this.#pending.push(bytes.slice());
+    // The caller reuses its buffer as soon as we return and conn.write() is asynchronous: copy once.
+    const need = this.#pendLen + bytes.length;
+    if (need > this.#pend.length) {
+      let cap = Math.max(64 * 1024, this.#pend.length * 2);
+      while (cap < need) cap *= 2;
+      const next = this.#spare !== null && this.#spare.length >= need && this.#pendLen === 0
+        ? this.#spare
+        : new Uint8Array(cap);
+      if (next === this.#spare) this.#spare = null;
+      next.set(this.#pend.subarray(0, this.#pendLen));
+      this.#pend = next;
+    }
+    this.#pend.set(bytes, this.#pendLen);
+    this.#pendLen = need;
     this.#pendingBytes += bytes.length;
     if (!this.#writing) this.#writeLoop();
   }
@@ -72,7 +88,9 @@ class DenoConn implements Conn {
   destroy(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#pending = [];
+    this.#pend = new Uint8Array(0);
+    this.#pendLen = 0;
+    this.#spare = null;
     this.#pendingBytes = 0;
     try {
       this.#conn.close();
@@ -100,16 +118,20 @@ class DenoConn implements Conn {
   async #writeLoop(): Promise<void> {
     this.#writing = true;
     try {
-      while (this.#pending.length > 0 && !this.#closed) {
-        const chunks = this.#pending;
-        this.#pending = [];
-        const buf = chunks.length === 1 ? chunks[0] : concat(chunks);
+      while (this.#pendLen > 0 && !this.#closed) {
+        // Take the gathered bytes; later writes gather into the spare buffer meanwhile.
+        const buf = this.#pend;
+        const len = this.#pendLen;
+        this.#pend = this.#spare ?? new Uint8Array(0);
+        this.#spare = null;
+        this.#pendLen = 0;
         let off = 0;
-        while (off < buf.length) {
-          off += await this.#conn.write(off === 0 ? buf : buf.subarray(off));
+        while (off < len) {
+          off += await this.#conn.write(buf.subarray(off, len));
           if (this.#closed) return;
         }
-        this.#pendingBytes -= buf.length;
+        this.#pendingBytes -= len;
+        if (buf.length <= 1024 * 1024) this.#spare = buf;
       }
     } catch {
       this.#writing = false;
@@ -124,18 +146,6 @@ class DenoConn implements Conn {
     }
     this.#events.drain();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }
 
 function toNetAddr(addr: Deno.Addr): NetAddr {
