@@ -150,9 +150,15 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   // ---- CommandSink -----------------------------------------------------------------------------
 
   line(line: Uint8Array): void {
-    const params = splitParams(line);
     try {
-      this.#exec(params);
+      // The hot command of a consumer: `FIN <16-byte id>` is handled without splitting the line.
+      if (
+        line.length === 20 && line[0] === 70 && line[1] === 73 && line[2] === 78 && line[3] === 32 &&
+        this.#nsqd.options.tlsRequired === "false"
+      ) {
+        return this.#finId(messageIdFromBytes(line.subarray(4)));
+      }
+      this.#exec(splitParams(line));
     } catch (err) {
       this.#handleError(err);
     }
@@ -346,10 +352,19 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   }
 
   #fin(params: Uint8Array[]): void {
-    const client = this.#client!;
     this.#requireSubscribedOrClosing("FIN");
     if (params.length < 2) throw new ClientError(ErrorCode.Invalid, "FIN insufficient number of params");
-    const id = messageId(params[1]);
+    this.#finishMessage(messageId(params[1]));
+  }
+
+  /** FIN of a well-formed line: the state check, then the finish (upstream's order of checks). */
+  #finId(id: string): void {
+    this.#requireSubscribedOrClosing("FIN");
+    this.#finishMessage(id);
+  }
+
+  #finishMessage(id: string): void {
+    const client = this.#client!;
     try {
       client.channel!.finishMessage(client.id, id);
     } catch (err) {
