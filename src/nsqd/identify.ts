@@ -4,6 +4,7 @@
  * leaves a field at its zero value, and a value of the wrong JSON type — including a number with a
  * fraction or exponent for an integer field, or one out of the field's range — fails the decode.
  */
+import { jsonTopLevelEntries, skipWs } from "../protocol/go_json.ts";
 
 export interface IdentifyData {
   clientId: string;
@@ -121,7 +122,7 @@ function typeError(raw: string, key: string, goType: string): Error {
 
 /** The top-level object's keys with the raw text of their values; null for a top-level `null`. */
 function topLevelEntries(text: string): [string, string][] | null {
-  let i = skipWs(text, 0);
+  const i = skipWs(text, 0);
   if (text.startsWith("null", i)) return null;
   if (text[i] !== "{") {
     const what = text[i] === "["
@@ -133,57 +134,5 @@ function topLevelEntries(text: string): [string, string][] | null {
       : "number";
     throw new Error(`json: cannot unmarshal ${what} into Go value of type nsqd.identifyDataV2`);
   }
-  const out: [string, string][] = [];
-  i = skipWs(text, i + 1);
-  if (text[i] === "}") return out;
-  for (;;) {
-    const keyEnd = skipString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = skipWs(text, keyEnd);
-    i = skipWs(text, i + 1); // ':'
-    const start = i;
-    i = skipValue(text, i);
-    out.push([key, text.slice(start, i)]);
-    i = skipWs(text, i);
-    if (text[i] === ",") {
-      i = skipWs(text, i + 1);
-      continue;
-    }
-    return out;
-  }
-}
-
-function skipWs(t: string, i: number): number {
-  while (i < t.length && (t[i] === " " || t[i] === "\t" || t[i] === "\n" || t[i] === "\r")) i++;
-  return i;
-}
-
-function skipString(t: string, i: number): number {
-  i++; // opening quote
-  while (t[i] !== '"') i += t[i] === "\\" ? 2 : 1;
-  return i + 1;
-}
-
-function skipValue(t: string, i: number): number {
-  const c = t[i];
-  if (c === '"') return skipString(t, i);
-  if (c === "{" || c === "[") {
-    let depth = 0;
-    while (i < t.length) {
-      const ch = t[i];
-      if (ch === '"') {
-        i = skipString(t, i);
-        continue;
-      }
-      if (ch === "{" || ch === "[") depth++;
-      else if (ch === "}" || ch === "]") {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-      i++;
-    }
-    return i;
-  }
-  while (i < t.length && !",}] \t\n\r".includes(t[i])) i++;
-  return i;
+  return jsonTopLevelEntries(text);
 }

@@ -3,29 +3,10 @@
  * Prometheus server can scrape nsqd directly (what upstream users asked for in nsq issue #732).
  */
 import type { Nsqd } from "./nsqd.ts";
+import { Exposition } from "./prometheus.ts";
 import { getStats } from "./stats.ts";
 
-/** Content type of the Prometheus text format. */
-export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-type Labels = Record<string, string>;
-
-class Exposition {
-  #out: string[] = [];
-  #declared = new Set<string>();
-
-  metric(name: string, type: "gauge" | "counter", help: string, labels: Labels, value: number): void {
-    if (!this.#declared.has(name)) {
-      this.#declared.add(name);
-      this.#out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    }
-    this.#out.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
-  }
-
-  text(): string {
-    return this.#out.join("\n") + "\n";
-  }
-}
+export { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 
 /** Renders every metric of one nsqd. Samples of a metric family are emitted together. */
 export function prometheusText(nsqd: Nsqd): string {
@@ -177,21 +158,4 @@ function processMemory(): { rss: number; heapUsed: number } | null {
   } catch {
     return null;
   }
-}
-
-function formatLabels(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return "";
-  return `{${keys.map((k) => `${k}="${escapeLabel(labels[k])}"`).join(",")}}`;
-}
-
-function escapeLabel(v: string): string {
-  return v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
-}
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
 }

@@ -5,6 +5,8 @@
  * JSON type (a string port, a fractional or out-of-range number) fails the whole decode.
  */
 
+import { jsonTopLevelEntries } from "../protocol/go_json.ts";
+
 /** The fields of `PeerInfo` that come from the IDENTIFY body. */
 export interface IdentifyFields {
   hostname: string;
@@ -70,7 +72,7 @@ export function decodeIdentifyBody(body: Uint8Array): IdentifyFields {
   }
   // JSON.parse turns numbers into doubles: take the raw text of each top-level value instead.
   let firstError: Error | null = null;
-  for (const [key, raw] of topLevelEntries(text)) {
+  for (const [key, raw] of jsonTopLevelEntries(text)) {
     const field = FIELDS[key.toLowerCase()];
     if (field === undefined || raw === "null") continue;
     const [name, kind] = field;
@@ -117,58 +119,4 @@ function typeError(raw: string, key: string, goType: string): Error {
     ? "bool"
     : "number " + raw;
   return new Error(`json: cannot unmarshal ${what} into Go struct field PeerInfo.${key} of type ${goType}`);
-}
-
-/** The top-level object's keys with the raw text of their values (the text is valid JSON). */
-function topLevelEntries(text: string): [string, string][] {
-  const out: [string, string][] = [];
-  let i = skipWs(text, 0) + 1; // past '{'
-  i = skipWs(text, i);
-  if (text[i] === "}") return out;
-  for (;;) {
-    const keyEnd = skipString(text, i);
-    const key = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = skipWs(text, skipWs(text, keyEnd) + 1); // past ':'
-    const start = i;
-    i = skipValue(text, i);
-    out.push([key, text.slice(start, i)]);
-    i = skipWs(text, i);
-    if (text[i] !== ",") return out;
-    i = skipWs(text, i + 1);
-  }
-}
-
-function skipWs(t: string, i: number): number {
-  while (i < t.length && (t[i] === " " || t[i] === "\t" || t[i] === "\n" || t[i] === "\r")) i++;
-  return i;
-}
-
-function skipString(t: string, i: number): number {
-  i++; // opening quote
-  while (t[i] !== '"') i += t[i] === "\\" ? 2 : 1;
-  return i + 1;
-}
-
-function skipValue(t: string, i: number): number {
-  const c = t[i];
-  if (c === '"') return skipString(t, i);
-  if (c === "{" || c === "[") {
-    let depth = 0;
-    while (i < t.length) {
-      const ch = t[i];
-      if (ch === '"') {
-        i = skipString(t, i);
-        continue;
-      }
-      if (ch === "{" || ch === "[") depth++;
-      else if (ch === "}" || ch === "]") {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-      i++;
-    }
-    return i;
-  }
-  while (i < t.length && !",}] \t\n\r".includes(t[i])) i++;
-  return i;
 }

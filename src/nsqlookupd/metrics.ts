@@ -3,28 +3,9 @@
  * (version 0.0.4, the same style as nsqd's `/metrics`), so a cluster's discovery state can be
  * scraped without polling `/nodes` and `/topics`. Not in upstream.
  */
+import { Exposition } from "../nsqd/prometheus.ts";
 import type { Nsqlookupd } from "./nsqlookupd.ts";
 import { Category, filterByActive, type Producer, unixNanos } from "./registration_db.ts";
-
-type Labels = Record<string, string>;
-
-/** Collects samples; each family's HELP/TYPE is written before its first sample. */
-class Exposition {
-  #lines: string[] = [];
-  #declared = new Set<string>();
-
-  metric(name: string, help: string, labels: Labels, value: number): void {
-    if (!this.#declared.has(name)) {
-      this.#declared.add(name);
-      this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
-    }
-    this.#lines.push(`${name}${formatLabels(labels)} ${formatValue(value)}`);
-  }
-
-  text(): string {
-    return this.#lines.join("\n") + "\n";
-  }
-}
 
 /** Renders the metrics of one nsqlookupd. */
 export function nsqlookupdMetricsText(lookupd: Nsqlookupd): string {
@@ -49,16 +30,16 @@ export function nsqlookupdMetricsText(lookupd: Nsqlookupd): string {
   });
 
   const x = new Exposition();
-  x.metric("nsqlookupd_tcp_clients", "TCP connections (identified or not).", {}, lookupd.clientCount);
-  x.metric("nsqlookupd_producers", "nsqd peers identified over TCP.", {}, clients.length);
-  x.metric(
+  x.gauge("nsqlookupd_tcp_clients", "TCP connections (identified or not).", {}, lookupd.clientCount);
+  x.gauge("nsqlookupd_producers", "nsqd peers identified over TCP.", {}, clients.length);
+  x.gauge(
     "nsqlookupd_active_producers",
     "Identified nsqd peers that pinged within --inactive-producer-timeout.",
     {},
     active.length,
   );
-  x.metric("nsqlookupd_topics", "Topics known (registered by an nsqd or created over HTTP).", {}, topics);
-  x.metric(
+  x.gauge("nsqlookupd_topics", "Topics known (registered by an nsqd or created over HTTP).", {}, topics);
+  x.gauge(
     "nsqlookupd_channels",
     "Channels known (registered by an nsqd or created over HTTP).",
     {},
@@ -72,52 +53,35 @@ export function nsqlookupdMetricsText(lookupd: Nsqlookupd): string {
       now,
     });
     tombstoned += producers.filter((p) => p.isTombstoned(o.tombstoneLifetime, now)).length;
-    x.metric(
+    x.gauge(
       "nsqlookupd_topic_producers",
       "Producers of the topic that /lookup returns (active, not tombstoned).",
       { topic },
       visible.length,
     );
   }
-  x.metric(
+  x.gauge(
     "nsqlookupd_tombstoned_producers",
     "Topic producers hidden from /lookup by a tombstone still within --tombstone-lifetime.",
     {},
     tombstoned,
   );
-  x.metric("nsqlookupd_info", "Versions of this nsqlookupd.", {
+  x.gauge("nsqlookupd_info", "Versions of this nsqlookupd.", {
     version: lookupd.version,
     runtime: lookupd.platform.name,
     runtime_version: lookupd.platform.version,
   }, 1);
-  x.metric(
+  x.gauge(
     "process_start_time_seconds",
     "Start time of the process since the Unix epoch, in seconds.",
     {},
     lookupd.startTime,
   );
-  x.metric(
+  x.gauge(
     "nsqlookupd_uptime_seconds",
     "Seconds since this nsqlookupd started.",
     {},
     Date.now() / 1000 - lookupd.startTime,
   );
   return x.text();
-}
-
-function formatLabels(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return "";
-  return `{${keys.map((k) => `${k}="${escapeLabel(labels[k])}"`).join(",")}}`;
-}
-
-function escapeLabel(v: string): string {
-  return v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
-}
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
 }

@@ -49,3 +49,61 @@ export function goJsonString(s: string): string {
 function escapeChar(c: string): string {
   return "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
 }
+
+/**
+ * The keys of a JSON object with the raw text of their values, in order (for decoding the way Go's
+ * encoding/json does: it needs the literal text of numbers). `text` must be valid JSON whose top
+ * level is an object (check with JSON.parse first).
+ */
+export function jsonTopLevelEntries(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  let i = skipWs(text, skipWs(text, 0) + 1); // past '{'
+  if (text[i] === "}") return out;
+  for (;;) {
+    const keyEnd = skipString(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipWs(text, skipWs(text, keyEnd) + 1); // past ':'
+    const start = i;
+    i = skipValue(text, i);
+    out.push([key, text.slice(start, i)]);
+    i = skipWs(text, i);
+    if (text[i] !== ",") return out;
+    i = skipWs(text, i + 1);
+  }
+}
+
+/** Index of the first non-whitespace character at or after `i`. */
+export function skipWs(t: string, i: number): number {
+  while (i < t.length && (t[i] === " " || t[i] === "\t" || t[i] === "\n" || t[i] === "\r")) i++;
+  return i;
+}
+
+function skipString(t: string, i: number): number {
+  i++; // opening quote
+  while (t[i] !== '"') i += t[i] === "\\" ? 2 : 1;
+  return i + 1;
+}
+
+function skipValue(t: string, i: number): number {
+  const c = t[i];
+  if (c === '"') return skipString(t, i);
+  if (c === "{" || c === "[") {
+    let depth = 0;
+    while (i < t.length) {
+      const ch = t[i];
+      if (ch === '"') {
+        i = skipString(t, i);
+        continue;
+      }
+      if (ch === "{" || ch === "[") depth++;
+      else if (ch === "}" || ch === "]") {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return i;
+  }
+  while (i < t.length && !",}] \t\n\r".includes(t[i])) i++;
+  return i;
+}
