@@ -14,6 +14,26 @@ export class BodyArena {
     this.#slab = new Uint8Array(0);
   }
 
+  /** A copy of `buf[start..end)` that stays valid after `buf`'s memory is reused. */
+  copyFrom(buf: Uint8Array, start: number, end: number): Uint8Array {
+    const n = end - start;
+    if (n > this.#slabSize >> 2) return buf.slice(start, end);
+    if (this.#used + n > this.#slab.length) {
+      this.#slab = new Uint8Array(this.#slabSize);
+      this.#used = 0;
+    }
+    const slab = this.#slab;
+    const at = this.#used;
+    if (n <= 64) {
+      // Short bodies: a loop beats making a source view for set().
+      for (let i = 0; i < n; i++) slab[at + i] = buf[start + i];
+    } else {
+      slab.set(buf.subarray(start, end), at);
+    }
+    this.#used = at + n;
+    return slab.subarray(at, at + n);
+  }
+
   /** A copy of `src` that stays valid after `src`'s memory is reused. */
   copy(src: Uint8Array): Uint8Array {
     const n = src.length;

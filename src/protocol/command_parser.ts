@@ -22,6 +22,11 @@ export interface CommandSink {
   size(n: number): void;
   /** The bytes read after `expectBytes(n)`. */
   bytes(data: Uint8Array): void;
+  /**
+   * Optional: the same bytes as `buf[start..end)`, without a view being made (a typed-array view per
+   * message body is a measurable cost on JavaScriptCore). Called instead of `bytes` when present.
+   */
+  bytesAt?(buf: Uint8Array, start: number, end: number): void;
   /** A line did not fit in the line buffer; the connection must close (no error frame upstream). */
   lineTooLong(): void;
 }
@@ -161,7 +166,9 @@ export class CommandParser {
         const start = pos;
         pos += need;
         this.#state = ParserState.Line;
-        this.#sink.bytes(chunk.subarray(start, pos));
+        const sink = this.#sink;
+        if (sink.bytesAt !== undefined) sink.bytesAt(chunk, start, pos);
+        else sink.bytes(chunk.subarray(start, pos));
       } else {
         return;
       }
@@ -198,7 +205,9 @@ export class CommandParser {
       this.#sink.size(readInt32(acc, 0));
     } else {
       this.#state = ParserState.Line;
-      this.#sink.bytes(acc.subarray(0, this.#need));
+      const sink = this.#sink;
+      if (sink.bytesAt !== undefined) sink.bytesAt(acc, 0, this.#need);
+      else sink.bytes(acc.subarray(0, this.#need));
     }
     return take;
   }

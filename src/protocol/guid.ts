@@ -11,16 +11,15 @@
 const TWEPOCH = 1288834974288;
 const SEQUENCE_MASK = 0xfff;
 
-/** ASCII codes of the lowercase hex digits. */
-const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+/** The 4096 sequence numbers as 3 hex digits (the last 3 characters of an ID). */
+const SEQ_HEX: string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, "0"));
 
 export class GuidFactory {
   readonly #nodeId: number;
   #lastTs = -1;
   #sequence = 0;
-  /** The 8 hex digits of the top 32 bits, as character codes (they change once per tick). */
-  #hi = [48, 48, 48, 48, 48, 48, 48, 48];
-  #loBase = 0;
+  /** The first 13 hex digits (time and node), which change once per tick. */
+  #prefix = "";
 
   constructor(nodeId: number) {
     if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId >= 1024) {
@@ -29,7 +28,7 @@ export class GuidFactory {
     this.#nodeId = nodeId;
   }
 
-  /** The next ID (one flat 16-character string: it is hashed as a map key on every FIN). */
+  /** The next ID: a per-tick prefix plus the sequence (one concatenation per message). */
   next(nowMs = Date.now()): string {
     // UnixNano >> 20, computed from ms without losing the integer part.
     let ts = Math.floor((nowMs * 1e6) / 1048576);
@@ -43,30 +42,12 @@ export class GuidFactory {
     if (ts !== this.#lastTs) {
       this.#lastTs = ts;
       const t = ts - TWEPOCH;
-      // The top 32 bits are t >> 10; the low 32 bits hold t's low 10 bits, the node and the sequence.
+      // The top 32 bits are t >> 10; the low 32 bits hold t's low 10 bits, the node (10 bits) and the
+      // sequence (12 bits): everything but the last 3 hex digits is fixed for this tick.
       const hi = Math.floor(t / 1024) >>> 0;
-      for (let i = 0; i < 8; i++) this.#hi[i] = HEX[(hi >>> (28 - 4 * i)) & 15];
-      this.#loBase = ((t % 1024) * 4194304) + this.#nodeId * 4096;
+      const loTop = (((t % 1024) * 4194304) + this.#nodeId * 4096) >>> 12; // 20 bits
+      this.#prefix = hi.toString(16).padStart(8, "0") + loTop.toString(16).padStart(5, "0");
     }
-    const lo = (this.#loBase + this.#sequence) >>> 0;
-    const h = this.#hi;
-    return String.fromCharCode(
-      h[0],
-      h[1],
-      h[2],
-      h[3],
-      h[4],
-      h[5],
-      h[6],
-      h[7],
-      HEX[lo >>> 28],
-      HEX[(lo >>> 24) & 15],
-      HEX[(lo >>> 20) & 15],
-      HEX[(lo >>> 16) & 15],
-      HEX[(lo >>> 12) & 15],
-      HEX[(lo >>> 8) & 15],
-      HEX[(lo >>> 4) & 15],
-      HEX[lo & 15],
-    );
+    return this.#prefix + SEQ_HEX[this.#sequence];
   }
 }

@@ -186,3 +186,27 @@ Deno.test("CommandParser.pause() holds the rest of the chunk and later chunks un
   assert.deepEqual(events.slice(7), ["line:C", "line:D"]);
   assert.equal(parser.paused, false);
 });
+
+Deno.test("CommandParser hands bodies to bytesAt(buf, start, end) when the sink has it, split or whole", () => {
+  const got: string[] = [];
+  const parser: CommandParser = new CommandParser({
+    line(line) {
+      got.push(`line:${dec.decode(line)}`);
+      parser.expectSize();
+    },
+    size(n) {
+      parser.expectBytes(n);
+    },
+    bytes() {
+      throw new Error("bytes() must not be called when bytesAt() exists");
+    },
+    bytesAt(buf, start, end) {
+      got.push(`at:${dec.decode(buf.subarray(start, end))}`);
+    },
+    lineTooLong() {},
+  });
+  const stream = cat("A\n", be32(5), "hello", "B\n", be32(3), "abc");
+  parser.push(stream.subarray(0, 9));
+  parser.push(stream.subarray(9));
+  assert.deepEqual(got, ["line:A", "at:hello", "line:B", "at:abc"]);
+});

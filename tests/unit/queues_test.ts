@@ -84,3 +84,16 @@ Deno.test("BodyArena copies bodies into shared slabs, and large ones into their 
   for (let i = 0; i < 500; i++) arena.copy(new Uint8Array([i & 255, 1, 2])); // fills slabs, makes new ones
   assert.deepEqual([...a], [1, 2, 3]);
 });
+
+Deno.test("BodyArena.copyFrom() copies a range, short by a loop and long by set()", async () => {
+  const { BodyArena } = await import("../../src/nsqd/body_arena.ts");
+  const arena = new BodyArena(4096);
+  const buf = new Uint8Array(300).map((_, i) => i & 255);
+  const short = arena.copyFrom(buf, 10, 20);
+  const long = arena.copyFrom(buf, 100, 300);
+  buf.fill(0);
+  assert.deepEqual([...short], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  assert.equal(long.length, 200);
+  assert.equal(long[0], 100);
+  assert.equal(long[199], 299 & 255);
+});
