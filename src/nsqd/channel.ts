@@ -9,6 +9,7 @@
 import type { Message } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
+import { InFlightIndex } from "./in_flight_index.ts";
 import { InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
@@ -50,7 +51,7 @@ export class Channel {
   readonly #memQueueSize: number;
   #memQueue: MessageQueue;
   #backend: BackendQueue;
-  #inFlight = new Map<string, Message>();
+  #inFlight = new InFlightIndex();
   #inFlightPQ = new InFlightQueue();
   #deferred = new Map<string, Message>();
   #deferredPQ = new InFlightQueue();
@@ -205,7 +206,7 @@ export class Channel {
     let msg;
     while ((msg = this.#inFlightPQ.peekAndShift(now)) !== undefined) {
       dirty = true;
-      this.#inFlight.delete(msg.id);
+      this.#inFlight.delete(msg);
       this.timeoutCount++;
       this.#clients.get(msg.clientId)?.timedOutMessage();
       this.#putOrLog(msg);
@@ -334,16 +335,26 @@ export class Channel {
     msg.clientId = clientId;
     msg.deliveryTs = now;
     msg.pri = now + timeoutMs;
-    if (this.#inFlight.has(msg.id)) throw new Error("ID already in flight");
-    this.#inFlight.set(msg.id, msg);
+    if (!this.#inFlight.add(msg)) throw new Error("ID already in flight");
     this.#inFlightPQ.push(msg);
+  }
+
+  /** FIN of the ID at `buf[off..off+16)` (the FIN fast path: no ID string is made). */
+  finishMessageAt(clientId: number, buf: Uint8Array, off: number): Message {
+    const msg = this.#inFlight.getAt(buf, off);
+    if (msg === undefined) throw new Error("ID not in flight");
+    if (msg.clientId !== clientId) throw new Error("client does not own message");
+    this.#inFlight.delete(msg);
+    this.#inFlightPQ.remove(msg);
+    this.e2eLatency?.insert(msg.timestamp);
+    return msg;
   }
 
   #popInFlight(clientId: number, id: string): Message {
     const msg = this.#inFlight.get(id);
     if (msg === undefined) throw new Error("ID not in flight");
     if (msg.clientId !== clientId) throw new Error("client does not own message");
-    this.#inFlight.delete(id);
+    this.#inFlight.delete(msg);
     return msg;
   }
 

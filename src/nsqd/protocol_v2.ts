@@ -151,17 +151,26 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
 
   line(line: Uint8Array): void {
     try {
-      // The hot command of a consumer: `FIN <16-byte id>` is handled without splitting the line.
-      if (
-        line.length === 20 && line[0] === 70 && line[1] === 73 && line[2] === 78 && line[3] === 32 &&
-        this.#nsqd.options.tlsRequired === "false"
-      ) {
-        return this.#finId(messageIdFromBytes(line.subarray(4)));
-      }
       this.#exec(splitParams(line));
     } catch (err) {
       this.#handleError(err);
     }
+  }
+
+  lineAt(buf: Uint8Array, start: number, end: number): void {
+    // The hot command of a consumer: `FIN <16-byte id>` is handled without a view or splitting.
+    if (
+      end - start === 20 && buf[start] === 70 && buf[start + 1] === 73 && buf[start + 2] === 78 &&
+      buf[start + 3] === 32 && this.#nsqd.options.tlsRequired === "false"
+    ) {
+      try {
+        this.#finAt(buf, start + 4);
+      } catch (err) {
+        this.#handleError(err);
+      }
+      return;
+    }
+    this.line(buf.subarray(start, end));
   }
 
   size(n: number): void {
@@ -371,10 +380,18 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     this.#finishMessage(messageId(params[1]));
   }
 
-  /** FIN of a well-formed line: the state check, then the finish (upstream's order of checks). */
-  #finId(id: string): void {
+  /** FIN of a well-formed `FIN <id>` line, the ID read in place: the state check, then the finish. */
+  #finAt(buf: Uint8Array, off: number): void {
     this.#requireSubscribedOrClosing("FIN");
-    this.#finishMessage(id);
+    const client = this.#client!;
+    try {
+      client.channel!.finishMessageAt(client.id, buf, off);
+    } catch (err) {
+      const id = messageIdFromBytes(buf, off);
+      throw new NonFatalClientError(ErrorCode.FinFailed, `FIN ${id} failed ${(err as Error).message}`);
+    }
+    client.finishedMessage();
+    this.#readyStateChanged();
   }
 
   #finishMessage(id: string): void {

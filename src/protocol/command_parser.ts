@@ -18,6 +18,8 @@ export const MAX_LINE_LENGTH = 16 * 1024;
 export interface CommandSink {
   /** A command line without its `\n` / `\r\n`. */
   line(line: Uint8Array): void;
+  /** Optional: the same line as `buf[start..end)`, without a view (see `bytesAt`). */
+  lineAt?(buf: Uint8Array, start: number, end: number): void;
   /** A 4-byte size read after `expectSize()`. */
   size(n: number): void;
   /** The bytes read after `expectBytes(n)`. */
@@ -214,7 +216,9 @@ export class CommandParser {
 
   #emitLine(buf: Uint8Array, start: number, nl: number): void {
     const end = nl > start && buf[nl - 1] === CR ? nl - 1 : nl;
-    this.#sink.line(buf.subarray(start, end));
+    const sink = this.#sink;
+    if (sink.lineAt !== undefined) sink.lineAt(buf, start, end);
+    else sink.line(buf.subarray(start, end));
   }
 
   #tooLong(): void {

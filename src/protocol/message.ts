@@ -36,6 +36,8 @@ export class Message {
   pri = 0;
   /** Position in that queue's heap, -1 when in none. */
   index = -1;
+  /** Hash of `id` for the in-flight index, -1 until computed. */
+  idKey = -1;
 
   /** A message published at `timestamp` (ns since the epoch; a double, exact to ~256 ns). */
   constructor(id: string, body: Uint8Array, timestamp: number, attempts = 0) {
@@ -96,24 +98,24 @@ export function decodeMessage(bytes: Uint8Array): Message {
 }
 
 /** A message ID from its 16 wire bytes (each byte one character, as Go compares raw bytes). */
-export function messageIdFromBytes(b: Uint8Array): string {
+export function messageIdFromBytes(b: Uint8Array, off = 0): string {
   return String.fromCharCode(
-    b[0],
-    b[1],
-    b[2],
-    b[3],
-    b[4],
-    b[5],
-    b[6],
-    b[7],
-    b[8],
-    b[9],
-    b[10],
-    b[11],
-    b[12],
-    b[13],
-    b[14],
-    b[15],
+    b[off],
+    b[off + 1],
+    b[off + 2],
+    b[off + 3],
+    b[off + 4],
+    b[off + 5],
+    b[off + 6],
+    b[off + 7],
+    b[off + 8],
+    b[off + 9],
+    b[off + 10],
+    b[off + 11],
+    b[off + 12],
+    b[off + 13],
+    b[off + 14],
+    b[off + 15],
   );
 }
 

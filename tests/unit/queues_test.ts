@@ -97,3 +97,34 @@ Deno.test("BodyArena.copyFrom() copies a range, short by a loop and long by set(
   assert.equal(long[0], 100);
   assert.equal(long[199], 299 & 255);
 });
+
+Deno.test("InFlightIndex finds messages by ID string and by ID bytes, and tells equal hashes apart", async () => {
+  const { InFlightIndex, idHash, idHashBytes } = await import("../../src/nsqd/in_flight_index.ts");
+  const enc = new TextEncoder();
+  const index = new InFlightIndex();
+  const a = msg(1);
+  const b = msg(2);
+  assert.equal(index.add(a), true);
+  assert.equal(index.add(b), true);
+  assert.equal(index.add(msg(1)), false); // same ID
+  assert.equal(index.size, 2);
+  const line = enc.encode("FIN " + a.id);
+  assert.equal(index.getAt(line, 4), a);
+  assert.equal(idHash(a.id), idHashBytes(line, 4));
+  assert.equal(index.get(b.id), b);
+  // Force a collision: two messages whose keys are equal still resolve to themselves.
+  const c = msg(3);
+  const d = msg(4);
+  c.idKey = 7;
+  d.idKey = 7;
+  index.add(c);
+  index.add(d);
+  assert.equal(index.size, 4);
+  index.delete(c);
+  assert.equal(index.size, 3);
+  assert.equal(index.get(a.id), a);
+  index.delete(a);
+  assert.equal(index.getAt(line, 4), undefined);
+  index.clear();
+  assert.equal(index.size, 0);
+});
