@@ -12,6 +12,17 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
+/** Reads and parses `--config=FILE`; a file that cannot be read or parsed is a ConfigError. */
+export function loadConfigFile(path: string, readText: (path: string) => string): Map<string, unknown> {
+  let text: string;
+  try {
+    text = readText(path);
+  } catch (err) {
+    throw new ConfigError(`failed to load config file ${path} - ${(err as Error).message}`);
+  }
+  return parseConfigText(text, path);
+}
+
 /** Parses TOML text into key → value (integers as bigint, so `5` and `5.0` stay apart as in Go). */
 export function parseConfigText(text: string, path: string): Map<string, unknown> {
   let doc: Record<string, unknown>;

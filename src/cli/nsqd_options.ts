@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { LOG_LEVEL_NAMES, parseLogLevel } from "../nsqd/logger.ts";
 import { configKey, NSQD_OPTION_SPECS, type NsqdOptions, type OptionSpec } from "../nsqd/options.ts";
-import { coerce, type CoerceKind, ConfigError, goValue, parseConfigText } from "./config_file.ts";
+import { coerce, type CoerceKind, ConfigError, goValue, loadConfigFile } from "./config_file.ts";
 import { type FlagKind, type FlagSpec, type ParsedFlags, parseFlags } from "./flags.ts";
 
 /** `--tls-required` (nsq's tlsRequiredOption): a bool flag that also takes `tcp-https`. */
@@ -78,13 +78,7 @@ export function parseNsqdArgs(
   const configPath = parsed.values.get("config") as string;
   let cfg = new Map<string, unknown>();
   if (configPath !== "") {
-    let text: string;
-    try {
-      text = readText(configPath);
-    } catch (err) {
-      throw new ConfigError(`failed to load config file ${configPath} - ${(err as Error).message}`);
-    }
-    cfg = parseConfigText(text, configPath);
+    cfg = loadConfigFile(configPath, readText);
     validateSpecialKeys(cfg);
   }
   const options = { ...defaults };

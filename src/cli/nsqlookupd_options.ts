@@ -11,7 +11,7 @@ import {
   type NsqlookupdOptions,
   type NsqlookupdOptionSpec,
 } from "../nsqlookupd/options.ts";
-import { coerce, ConfigError, goValue, parseConfigText } from "./config_file.ts";
+import { coerce, ConfigError, goValue, loadConfigFile } from "./config_file.ts";
 import { type FlagSpec, type ParsedFlags, parseFlags } from "./flags.ts";
 
 /** `--log-level` (nsq's `lg.LogLevel` flag value): case-insensitive level names. */
@@ -74,13 +74,7 @@ export function parseNsqlookupdArgs(
   const configPath = parsed.values.get("config") as string;
   let cfg = new Map<string, unknown>();
   if (configPath !== "") {
-    let text: string;
-    try {
-      text = readText(configPath);
-    } catch (err) {
-      throw new ConfigError(`failed to load config file ${configPath} - ${(err as Error).message}`);
-    }
-    cfg = parseConfigText(text, configPath);
+    cfg = loadConfigFile(configPath, readText);
     // apps/nsqlookupd's config.Validate: log_level is checked before anything else.
     if (cfg.has("log_level")) {
       const v = cfg.get("log_level");

@@ -1,0 +1,81 @@
+/**
+ * What nsqd's and nsqlookupd's entry points share, as upstream's apps do: Go flag errors (usage,
+ * exit 2), `-h` (usage, exit 0), config errors (a FATAL log line, exit 1), `--version` (stdout,
+ * exit 0), and a clean exit 0 on SIGINT/SIGTERM — with the signal handlers installed before the
+ * listeners start, since tools signal as soon as they see the `listening on` lines.
+ */
+import { Logger, LogLevel } from "../nsqd/logger.ts";
+import { NSQ_VERSION, RELEASE_VERSION } from "../nsqd/version.ts";
+import type { Platform } from "../platform/types.ts";
+import { FlagError, type FlagSpec, HelpRequested, type ParsedFlags, usage } from "./flags.ts";
+
+/** One program: how to parse its arguments and what it runs. */
+export interface Program<O> {
+  name: "nsqd" | "nsqlookupd";
+  defaults: O & { logPrefix: string };
+  specs(defaults: O): FlagSpec[];
+  parse(argv: string[], defaults: O): { parsed: ParsedFlags; options: O };
+  /** Creates the server (throws on bad options). */
+  create(options: O): { start(): Promise<void>; close(): Promise<void> };
+}
+
+/** Parses the command line, starts the program, and exits as upstream does. */
+export async function runProgram<O>(platform: Platform, program: Program<O>): Promise<void> {
+  const { name, defaults } = program;
+  let result: { parsed: ParsedFlags; options: O };
+  try {
+    result = program.parse([...platform.args], defaults);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      platform.writeStderr(usage(name, program.specs(defaults)));
+      return platform.exit(0);
+    }
+    if (err instanceof FlagError) {
+      platform.writeStderr(`${err.message}\n${usage(name, program.specs(defaults))}`);
+      return platform.exit(2);
+    }
+    // A config file or value the program refuses: a FATAL log line, exit 1, as upstream's logFatal.
+    fatal(platform, defaults.logPrefix, (err as Error).message);
+    return platform.exit(1);
+  }
+  const { parsed, options } = result;
+  if (parsed.values.get("version")) {
+    console.log(
+      `${name} v${RELEASE_VERSION} (NSQ protocol ${NSQ_VERSION}; ${platform.name} ${platform.version})`,
+    );
+    return platform.exit(0);
+  }
+
+  let server: { start(): Promise<void>; close(): Promise<void> } | null = null;
+  let started = false;
+  let stopRequested = false;
+  const stop = async () => {
+    if (stopRequested) return;
+    stopRequested = true;
+    if (!started) return; // start() finishing will see the request
+    await server!.close();
+    platform.exit(0);
+  };
+  platform.onSignal("SIGINT", stop);
+  platform.onSignal("SIGTERM", stop);
+  try {
+    server = program.create(options);
+    await server.start();
+  } catch (err) {
+    fatal(
+      platform,
+      (options as { logPrefix?: string }).logPrefix ?? defaults.logPrefix,
+      `failed to instantiate ${name} - ${(err as Error).message}`,
+    );
+    return platform.exit(1);
+  }
+  started = true;
+  if (stopRequested) {
+    await server.close();
+    platform.exit(0);
+  }
+}
+
+function fatal(platform: Platform, prefix: string, msg: string): void {
+  new Logger((l) => platform.writeStderr(l), prefix, LogLevel.info).fatal(msg);
+}
