@@ -838,6 +838,8 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   }
 
   #resumeParser(): void {
+    this.#readNs = nowNs();
+    this.#readMs = Math.floor(this.#readNs / 1e6);
     this.#nsqd.beginRead();
     try {
       this.#parser.resume();
