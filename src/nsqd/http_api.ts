@@ -46,11 +46,18 @@ type Handler = (c: Context) => Response | Promise<Response>;
  * Registers a path with its methods, answering other methods with 405 METHOD_NOT_ALLOWED as
  * httprouter does (HEAD is not implied by GET).
  */
+/** Registered paths (as regexes) and their methods per app, for httprouter's redirects. */
+const ROUTES = new WeakMap<Hono, { path: string; re: RegExp; methods: Set<string> }[]>();
+
 export function route(
   app: Hono,
   path: string,
   handlers: Partial<Record<"GET" | "POST" | "PUT", Handler>>,
 ): void {
+  const list = ROUTES.get(app) ?? [];
+  ROUTES.set(app, list);
+  const re = new RegExp("^" + path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "$");
+  list.push({ path, re, methods: new Set(Object.keys(handlers)) });
   app.all(path, (c) => {
     const h = handlers[c.req.method as "GET" | "POST" | "PUT"];
     if (h === undefined) return v1Error(405, "METHOD_NOT_ALLOWED");
@@ -60,7 +67,7 @@ export function route(
 
 /** Unknown paths, handler failures and HttpErrors, the NSQ way. */
 export function installErrorHandlers(app: Hono, onInternalError: (err: unknown) => void): void {
-  app.notFound(() => v1Error(404, "NOT_FOUND"));
+  app.notFound((c) => redirectLikeHttprouter(app, c.req.raw) ?? v1Error(404, "NOT_FOUND"));
   app.onError((err) => {
     if (err instanceof HttpError) return v1Error(err.status, err.message);
     onInternalError(err);
@@ -138,4 +145,49 @@ export function parseGoBool(s: string): boolean | undefined {
   if (["1", "t", "T", "TRUE", "true", "True"].includes(s)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(s)) return false;
   return undefined;
+}
+
+/**
+ * httprouter's RedirectTrailingSlash and RedirectFixedPath (both on in nsqd and nsqlookupd): a path that
+ * matches a route of the same method once its trailing slash is removed, or once it is cleaned and
+ * matched case-insensitively, is redirected there — 301 for GET, 308 for other methods.
+ */
+function redirectLikeHttprouter(app: Hono, req: Request): Response | null {
+  const routes = ROUTES.get(app);
+  if (routes === undefined || req.method === "CONNECT") return null;
+  const url = new URL(req.url);
+  const path = url.pathname;
+  if (path === "/") return null;
+  const forMethod = routes.filter((r) => r.methods.has(req.method));
+  let target: string | null = null;
+  if (path.length > 1 && path.endsWith("/") && forMethod.some((r) => r.re.test(path.slice(0, -1)))) {
+    target = path.slice(0, -1);
+  } else {
+    const clean = cleanPath(path);
+    const lower = clean.toLowerCase();
+    const lowerNoSlash = lower.length > 1 && lower.endsWith("/") ? lower.slice(0, -1) : lower;
+    const hit = forMethod.find((r) => !r.path.includes(":") && (r.path === lower || r.path === lowerNoSlash));
+    if (hit !== undefined) target = hit.path;
+  }
+  if (target === null) return null;
+  const location = target + url.search;
+  const code = req.method === "GET" ? 301 : 308;
+  const headers = new Headers({ Location: location });
+  if (req.method === "GET" || req.method === "HEAD") headers.set("Content-Type", "text/html; charset=utf-8");
+  const body = req.method === "GET"
+    ? `<a href="${location.replaceAll("&", "&amp;").replaceAll('"', "&#34;")}">Moved Permanently</a>.\n\n`
+    : null;
+  return new Response(body, { status: code, headers });
+}
+
+/** httprouter's CleanPath: one slash between segments, `.` and `..` resolved, the trailing slash kept. */
+function cleanPath(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  const cleaned = "/" + out.join("/");
+  return p.endsWith("/") && cleaned !== "/" ? cleaned + "/" : cleaned;
 }
