@@ -56,7 +56,9 @@ export function route(
 ): void {
   const list = ROUTES.get(app) ?? [];
   ROUTES.set(app, list);
-  const re = new RegExp("^" + path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "$");
+  const re = new RegExp(
+    "^" + path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z_]+/g, "[^/]+") + "$",
+  );
   list.push({ path, re, methods: new Set(Object.keys(handlers)) });
   app.all(path, (c) => {
     const h = handlers[c.req.method as "GET" | "POST" | "PUT"];
