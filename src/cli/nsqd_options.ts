@@ -25,7 +25,8 @@ export function parseTlsMinVersion(text: string): string {
   throw new Error(`unknown tlsVersionOption ${JSON.stringify(s)}`);
 }
 
-function logLevelFlag(text: string): string {
+/** `--log-level` (nsq's `lg.LogLevel` flag value): case-insensitive level names. */
+export function logLevelFlag(text: string): string {
   try {
     parseLogLevel(text);
   } catch {

@@ -12,17 +12,8 @@ import {
   type NsqlookupdOptionSpec,
 } from "../nsqlookupd/options.ts";
 import { coerce, ConfigError, goValue, loadConfigFile } from "./config_file.ts";
+import { logLevelFlag } from "./nsqd_options.ts";
 import { type FlagSpec, type ParsedFlags, parseFlags } from "./flags.ts";
-
-/** `--log-level` (nsq's `lg.LogLevel` flag value): case-insensitive level names. */
-function logLevelFlag(text: string): string {
-  try {
-    parseLogLevel(text);
-  } catch {
-    throw new Error(`invalid log level '${text}' (debug, info, warn, error, fatal)`);
-  }
-  return text.toLowerCase();
-}
 
 /** The flag specs of nsqlookupd, with the defaults of `defaults` (durations turned into ns). */
 export function nsqlookupdFlagSpecs(defaults: NsqlookupdOptions): FlagSpec[] {

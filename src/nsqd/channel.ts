@@ -160,7 +160,7 @@ export class Channel {
         if (client === undefined) break;
         const msg = this.#take();
         if (msg === undefined) break;
-        this.#send(client, msg);
+        client.deliver(msg);
       }
     } finally {
       this.#dispatching = false;
@@ -275,15 +275,17 @@ export class Channel {
     const clients = this.#clientList;
     // Fast path: nothing is waiting, so hand it straight to a ready client. With
     // --mem-queue-size=0 a durable channel has no memory queue at all: everything goes through disk.
+    let noneReady = false;
     if (
       !this.#dispatching && !this.#paused && clients.length > 0 && this.#memQueue.length === 0 &&
       this.#backend.depth === 0 && (this.#memQueueSize > 0 || this.ephemeral)
     ) {
       const client = this.#nextReadyClient(clients);
       if (client !== undefined) {
-        this.#send(client, msg);
+        client.deliver(msg);
         return;
       }
+      noneReady = true; // dispatch() below would scan the same clients again
     }
     if (this.#memQueue.length < this.#memQueueSize) {
       this.#memQueue.push(msg);
@@ -296,7 +298,7 @@ export class Channel {
         throw err;
       }
     }
-    if (clients.length > 0) this.dispatch();
+    if (clients.length > 0 && !noneReady) this.dispatch();
   }
 
   /** A put from the scan loop: a disk error is reported through health and logged, not thrown. */
@@ -323,10 +325,6 @@ export class Channel {
       if (client.isReadyForMessages()) return client;
     }
     return undefined;
-  }
-
-  #send(client: Consumer, msg: Message): void {
-    client.deliver(msg);
   }
 
   /** Called by a client just before it writes a message: counts it in flight. */
