@@ -7,6 +7,7 @@
  * delay and DPUB put them in the deferred queue. The nsqd-wide scan loop expires both queues.
  */
 import type { Message } from "../protocol/message.ts";
+import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { InFlightIndex } from "./in_flight_index.ts";
@@ -154,6 +155,7 @@ export class Channel {
     const clients = this.#clientList;
     if (clients.length === 0) return;
     this.#dispatching = true;
+    holdClock();
     try {
       while (this.#memQueue.length > 0 || this.#backend.depth > 0) {
         const client = this.#nextReadyClient(clients);
@@ -163,6 +165,7 @@ export class Channel {
         client.deliver(msg);
       }
     } finally {
+      releaseClock();
       this.#dispatching = false;
     }
   }
@@ -193,10 +196,10 @@ export class Channel {
     if (msg === undefined) throw new Error("ID not in flight");
     if (msg.clientId !== clientId) throw new Error("client does not own message");
     this.#inFlightPQ.remove(msg);
-    let deadline = Date.now() + clientMsgTimeout;
+    let deadline = monoMs() + clientMsgTimeout;
     const cap = msg.deliveryTs + this.#ctx.options.maxMsgTimeout;
     if (deadline - msg.deliveryTs >= this.#ctx.options.maxMsgTimeout) deadline = cap;
-    msg.pri = deadline;
+    msg.pri = smallInt(deadline);
     this.#inFlightPQ.push(msg);
   }
 
@@ -329,10 +332,10 @@ export class Channel {
 
   /** Called by a client just before it writes a message: counts it in flight. */
   startInFlightTimeout(msg: Message, clientId: number, timeoutMs: number): void {
-    const now = Date.now();
+    const now = monoMs();
     msg.clientId = clientId;
     msg.deliveryTs = now;
-    msg.pri = now + timeoutMs;
+    msg.pri = smallInt(now + timeoutMs);
     if (!this.#inFlight.add(msg)) throw new Error("ID already in flight");
     this.#inFlightPQ.push(msg);
   }
@@ -358,7 +361,7 @@ export class Channel {
 
   #startDeferredTimeout(msg: Message, timeoutMs: number): void {
     if (this.#deferred.has(msg.id)) throw new Error("ID already deferred");
-    msg.pri = Date.now() + timeoutMs;
+    msg.pri = smallInt(monoMs() + timeoutMs);
     this.#deferred.set(msg.id, msg);
     this.#deferredPQ.push(msg);
   }

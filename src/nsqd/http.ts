@@ -4,6 +4,7 @@
  */
 import { type Context, Hono } from "hono";
 import { Message, nowNs, readInt32 } from "../protocol/message.ts";
+import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import type { Channel } from "./channel.ts";
 import { configOptionValue } from "./config_values.ts";
@@ -74,7 +75,7 @@ export function createHttpApp(nsqd: Nsqd): Hono {
         if (deferMs < 0 || deferMs > o.maxReqTimeout) throw new HttpError(400, "INVALID_DEFER");
       }
       const msg = new Message(topic.guid.next(), body, nowNs());
-      msg.deferMs = deferMs;
+      msg.deferMs = smallInt(deferMs);
       try {
         topic.putMessage(msg);
       } catch {

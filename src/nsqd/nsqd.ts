@@ -6,6 +6,7 @@
 import type { Conn, DirLock, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
 import { readFileSync } from "node:fs";
 import { Message, nowNs } from "../protocol/message.ts";
+import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./backend_queue.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
@@ -332,7 +333,7 @@ export class Nsqd {
     }
     const t = this.getTopic(topic);
     const msg = new Message(t.guid.next(), bytes, nowNs());
-    msg.deferMs = Math.floor(deferMs);
+    msg.deferMs = smallInt(Math.floor(deferMs));
     t.putMessage(msg);
   }
 
@@ -353,9 +354,11 @@ export class Nsqd {
   /** A socket read is being handled: flushes requested meanwhile wait for its end. */
   beginRead(): void {
     this.#readDepth++;
+    holdClock();
   }
 
   endRead(): void {
+    releaseClock();
     if (--this.#readDepth === 0) this.#runFlushes();
   }
 
@@ -478,7 +481,7 @@ export class Nsqd {
 
   /** Expires in-flight and deferred messages of every channel whose earliest deadline has passed. */
   #queueScan(): void {
-    const now = Date.now();
+    const now = monoMs();
     for (const topic of this.#topics.values()) {
       for (const channel of topic.channelList) {
         if (channel.nextDeadline > now) continue;

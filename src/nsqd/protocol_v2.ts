@@ -13,6 +13,7 @@ import { ClientError, ErrorCode, NonFatalClientError } from "../protocol/errors.
 import { encodeFrame, FrameType } from "../protocol/frame.ts";
 import { goBytesString, goQuote } from "../protocol/go_format.ts";
 import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs } from "../protocol/message.ts";
+import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { authResponseJson, type AuthState, queryAuthd } from "./auth.ts";
 import { BodyArena } from "./body_arena.ts";
@@ -592,7 +593,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     this.#checkAuth(cmd, topicName, "", () => {
       const topic = this.#nsqd.getTopic(topicName);
       const msg = new Message(topic.guid.next(), body, nowNs());
-      if (cmd === "DPUB") msg.deferMs = deferMs;
+      if (cmd === "DPUB") msg.deferMs = smallInt(deferMs);
       try {
         topic.putMessage(msg);
       } catch (err) {

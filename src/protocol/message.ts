@@ -21,6 +21,8 @@ export class Message {
   /**
    * Publish time, nanoseconds since the Unix epoch, as the two 32-bit halves of the int64 on the
    * wire, so a timestamp read from disk (written by upstream nsqd) is written back bit for bit.
+   * Both are kept as signed int32 (`| 0`): every numeric field of a message stays a small integer,
+   * so V8 never stores one as a boxed double (see `pri`).
    */
   tsHi: number;
   tsLo: number;
@@ -30,9 +32,14 @@ export class Message {
   deferMs = 0;
   /** The client it is in flight to. */
   clientId = 0;
-  /** When it was last delivered (ms since epoch), for TOUCH's cap. */
+  /** When it was last delivered (`monoMs()`), for TOUCH's cap. */
   deliveryTs = 0;
-  /** Priority in the in-flight or deferred queue: a deadline in ms since epoch. */
+  /**
+   * Priority in the in-flight or deferred queue: a deadline in `monoMs()` (ms since the process
+   * started, not since the epoch: an integer that fits a V8 small integer, where a Date.now()
+   * deadline would make the field a boxed double, and turning the field into a double after a
+   * million messages were queued costs V8 a slow migration of every one of them).
+   */
   pri = 0;
   /** Position in that queue's heap, -1 when in none. */
   index = -1;
@@ -44,15 +51,14 @@ export class Message {
     this.id = id;
     this.body = body;
     const hi = Math.floor(timestamp / TWO_32);
-    this.tsHi = hi >>> 0;
-    this.tsLo = (timestamp - hi * TWO_32) >>> 0;
+    this.tsHi = hi | 0;
+    this.tsLo = (timestamp - hi * TWO_32) | 0;
     this.attempts = attempts;
   }
 
   /** Publish time in ns since the epoch, as a double (for latency arithmetic). */
   get timestamp(): number {
-    const hi = this.tsHi;
-    return (hi >= 0x80000000 ? hi - TWO_32 : hi) * TWO_32 + this.tsLo;
+    return this.tsHi * TWO_32 + (this.tsLo >>> 0);
   }
 
   /** A copy for another channel: same ID, body, timestamp and deferral. */
@@ -92,8 +98,8 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const attempts = (bytes[8] << 8) | bytes[9];
   const id = messageIdFromBytes(bytes.subarray(10, 10 + MSG_ID_LENGTH));
   const msg = new Message(id, bytes.slice(MESSAGE_HEADER_LENGTH), 0, attempts);
-  msg.tsHi = readUint32(bytes, 0);
-  msg.tsLo = readUint32(bytes, 4);
+  msg.tsHi = readInt32(bytes, 0);
+  msg.tsLo = readInt32(bytes, 4);
   return msg;
 }
 
