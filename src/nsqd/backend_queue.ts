@@ -5,7 +5,14 @@
  * per channel; ephemeral topics and channels use `DummyBackend`, which drops the overflow as
  * upstream's `dummyBackendQueue` does (shared/nsq-reference.md §3.3).
  */
-import { decodeMessage, encodeMessage, type Message, MESSAGE_HEADER_LENGTH } from "../protocol/message.ts";
+import {
+  encodeMessageInto,
+  Message,
+  MESSAGE_HEADER_LENGTH,
+  MSG_ID_LENGTH,
+  readInt32,
+} from "../protocol/message.ts";
+import { BodyArena } from "./body_arena.ts";
 import { DiskQueue } from "./disk_queue.ts";
 import type { Logger } from "./logger.ts";
 import type { NsqdOptions } from "./options.ts";
@@ -31,6 +38,17 @@ export interface BackendQueue {
 export class DiskBackend implements BackendQueue {
   readonly #dq: DiskQueue;
   readonly #logger: Logger;
+  /** Messages read back keep ID and body in slabs, as published ones do. */
+  readonly #arena = new BodyArena();
+  readonly #decode = (buf: Uint8Array, off: number, len: number): Message => {
+    // §1.4: [8 timestamp][2 attempts][16 ID][body]; ID and body are copied together.
+    const n = len - 10;
+    const at = this.#arena.alloc(n);
+    const dst = this.#arena.buf;
+    dst.set(buf.subarray(off + 10, off + len), at);
+    const attempts = (buf[off + 8] << 8) | buf[off + 9];
+    return new Message(dst, at, n - MSG_ID_LENGTH, readInt32(buf, off), readInt32(buf, off + 4), attempts);
+  };
 
   constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {
     this.#logger = logger;
@@ -47,23 +65,20 @@ export class DiskBackend implements BackendQueue {
   }
 
   put(msg: Message): void {
-    this.#dq.put(encodeMessage(msg));
+    this.putMany([msg]);
   }
 
   putMany(msgs: Message[]): void {
-    this.#dq.putMany(msgs.map(encodeMessage));
+    this.#dq.putEncoded(
+      msgs.length,
+      (i) => MESSAGE_HEADER_LENGTH + msgs[i].len,
+      (i, buf, off) => encodeMessageInto(msgs[i], buf, off),
+    );
   }
 
   read(): Message | undefined {
-    for (;;) {
-      const record = this.#dq.readOne();
-      if (record === undefined) return undefined;
-      try {
-        return decodeMessage(record);
-      } catch (err) {
-        this.#logger.error(`failed to decode message - ${(err as Error).message}`);
-      }
-    }
+    // Records are at least MESSAGE_HEADER_LENGTH bytes (the disk queue's minMsgSize), so they decode.
+    return this.#dq.readWith(this.#decode);
   }
 
   get depth(): number {

@@ -54,7 +54,7 @@ export class Channel {
   #backend: BackendQueue;
   #inFlight = new InFlightIndex();
   #inFlightPQ = new InFlightQueue();
-  #deferred = new Map<string, Message>();
+  #deferred = new InFlightIndex();
   #deferredPQ = new InFlightQueue();
   #clients = new Map<number, Consumer>();
   #clientList: Consumer[] = [];
@@ -223,7 +223,7 @@ export class Channel {
     let msg;
     while ((msg = this.#deferredPQ.peekAndShift(now)) !== undefined) {
       dirty = true;
-      this.#deferred.delete(msg.id);
+      this.#deferred.delete(msg);
       this.#putOrLog(msg);
     }
     return dirty;
@@ -360,9 +360,8 @@ export class Channel {
   }
 
   #startDeferredTimeout(msg: Message, timeoutMs: number): void {
-    if (this.#deferred.has(msg.id)) throw new Error("ID already deferred");
+    if (!this.#deferred.add(msg)) throw new Error("ID already deferred");
     msg.pri = smallInt(monoMs() + timeoutMs);
-    this.#deferred.set(msg.id, msg);
     this.#deferredPQ.push(msg);
   }
 }

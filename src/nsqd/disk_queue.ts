@@ -59,6 +59,17 @@ const READ_CHUNK = 1 << 20;
 const KEEP_BUFFER = 64 * 1024;
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The buffer records are framed in before a write, shared by every queue of the process (writes are
+ * synchronous, so one at a time); a very large one is not kept.
+ */
+let scratch = EMPTY;
+const KEEP_SCRATCH = 1024 * 1024;
+
+function copyRecord(buf: Uint8Array, off: number, len: number): Uint8Array {
+  return buf.slice(off, off + len);
+}
+
 /** The positions one sync makes durable, captured at once. */
 interface Snapshot {
   seq: number;
@@ -116,6 +127,9 @@ export class DiskQueue {
   #readEnd: number | undefined;
   /** Read-ahead: bytes [#bufPos, #bufPos + #bufLen) of the read file. */
   #buf: Uint8Array = EMPTY;
+  /** Where `#next()` left the record it returned. */
+  #recordBuf: Uint8Array = EMPTY;
+  #recordOff = 0;
   #bufPos = 0;
   #bufLen = 0;
 
@@ -171,17 +185,30 @@ export class DiskQueue {
    * Sizes are all checked first; on a write error the records in files already written stay queued.
    */
   putMany(records: Uint8Array[]): void {
+    this.putEncoded(records.length, (i) => records[i].length, (i, buf, off) => buf.set(records[i], off));
+  }
+
+  /**
+   * `putMany` for records that are encoded straight into the write buffer: record `i` is `sizeOf(i)`
+   * bytes, written by `encode(i, buf, off)` (no array per record).
+   */
+  putEncoded(
+    count: number,
+    sizeOf: (i: number) => number,
+    encode: (i: number, buf: Uint8Array, off: number) => void,
+  ): void {
     if (this.#exiting) throw new Error("exiting");
     const { minMsgSize, maxMsgSize } = this.#opts;
-    for (const r of records) {
-      if (r.length < minMsgSize || r.length > maxMsgSize) {
+    for (let i = 0; i < count; i++) {
+      const n = sizeOf(i);
+      if (n < minMsgSize || n > maxMsgSize) {
         throw new Error(
-          `invalid message write size (${r.length}) minMsgSize=${minMsgSize} maxMsgSize=${maxMsgSize}`,
+          `invalid message write size (${n}) minMsgSize=${minMsgSize} maxMsgSize=${maxMsgSize}`,
         );
       }
     }
     try {
-      this.#write(records);
+      this.#write(count, sizeOf, encode);
     } finally {
       this.#afterChange();
     }
@@ -193,9 +220,18 @@ export class DiskQueue {
    * be waiting, not only when `depth > 0` (depth is bookkeeping, as in go-diskqueue).
    */
   readOne(): Uint8Array | undefined {
+    return this.readWith(copyRecord);
+  }
+
+  /**
+   * `readOne` without the copy: `use(buf, off, len)` gets the record's bytes in the read buffer (valid
+   * only during the call) and its result is returned.
+   */
+  readWith<T>(use: (buf: Uint8Array, off: number, len: number) => T): T | undefined {
     if (this.#exiting) return undefined;
     try {
-      return this.#next();
+      const len = this.#next();
+      return len < 0 ? undefined : use(this.#recordBuf, this.#recordOff, len);
     } finally {
       this.#afterChange();
     }
@@ -357,39 +393,50 @@ export class DiskQueue {
 
   // ---- writing ----
 
-  #write(records: Uint8Array[]): void {
+  #write(
+    count: number,
+    sizeOf: (i: number) => number,
+    encode: (i: number, buf: Uint8Array, off: number) => void,
+  ): void {
     const max = this.#opts.maxBytesPerFile;
     let i = 0;
-    while (i < records.length) {
+    while (i < count) {
       // go-diskqueue v1.1.0: roll before a write that would take a non-empty file past maxBytesPerFile
-      if (this.#writePos > 0 && this.#writePos + 4 + records[i].length > max) this.#roll();
+      if (this.#writePos > 0 && this.#writePos + 4 + sizeOf(i) > max) this.#roll();
       let end = this.#writePos;
       let j = i;
-      while (j < records.length) {
-        const total = 4 + records[j].length;
+      while (j < count) {
+        const total = 4 + sizeOf(j);
         if (end > 0 && end + total > max) break;
         end += total;
         j++;
       }
-      this.#writeRun(records, i, j, end - this.#writePos);
+      this.#writeRun(i, j, end - this.#writePos, sizeOf, encode);
       i = j;
     }
   }
 
-  /** Writes records[from, to) (`bytes` long framed) at writePos with one positional write. */
-  #writeRun(records: Uint8Array[], from: number, to: number, bytes: number): void {
+  /** Writes records [from, to) (`bytes` long framed) at writePos with one positional write. */
+  #writeRun(
+    from: number,
+    to: number,
+    bytes: number,
+    sizeOf: (i: number) => number,
+    encode: (i: number, buf: Uint8Array, off: number) => void,
+  ): void {
     if (this.#writeFd === undefined) this.#openWriteFile();
     const fd = this.#writeFd!;
-    const buf = new Uint8Array(bytes);
+    if (scratch.length < bytes) scratch = new Uint8Array(Math.max(bytes, 64 * 1024));
+    const buf = scratch;
     let o = 0;
     for (let k = from; k < to; k++) {
-      const r = records[k];
-      buf[o] = r.length >>> 24;
-      buf[o + 1] = r.length >>> 16;
-      buf[o + 2] = r.length >>> 8;
-      buf[o + 3] = r.length;
-      buf.set(r, o + 4);
-      o += 4 + r.length;
+      const n = sizeOf(k);
+      buf[o] = n >>> 24;
+      buf[o + 1] = n >>> 16;
+      buf[o + 2] = n >>> 8;
+      buf[o + 3] = n;
+      encode(k, buf, o + 4);
+      o += 4 + n;
     }
     try {
       let done = 0;
@@ -406,6 +453,7 @@ export class DiskQueue {
       this.#retireWriteFd();
       throw err;
     }
+    if (scratch.length > KEEP_SCRATCH) scratch = EMPTY;
     this.#writePos += bytes;
     this.#depth += to - from;
     this.#unsynced += to - from;
@@ -438,18 +486,19 @@ export class DiskQueue {
       (this.#readFileNum === this.#writeFileNum && this.#readPos < this.#writePos);
   }
 
-  #next(): Uint8Array | undefined {
+  /** The next record's length (its bytes are `#recordBuf[#recordOff..]`), or -1 when none is readable. */
+  #next(): number {
     for (;;) {
       if (!this.#hasData()) {
         if (this.#readFileNum !== this.#writeFileNum || this.#readPos !== this.#writePos) {
           this.#checkTailCorruption();
         }
         if (this.#buf.length > KEEP_BUFFER) this.#releaseBuffer();
-        return undefined;
+        return -1;
       }
       const older = this.#readFileNum < this.#writeFileNum;
       let end: number;
-      let record: Uint8Array | string;
+      let record: number | string;
       try {
         this.#openReadFile();
         end = older ? (this.#readEnd ??= fstatSync(this.#readFd!).size) : this.#writePos;
@@ -475,7 +524,7 @@ export class DiskQueue {
         this.#handleReadError(record);
         continue;
       }
-      this.#readPos += 4 + record.length;
+      this.#readPos += 4 + record;
       this.#depth--;
       this.#unsynced++;
       if (older && this.#readPos >= end!) this.#moveToNextReadFile();
@@ -484,8 +533,8 @@ export class DiskQueue {
     }
   }
 
-  /** The record at readPos (a copy), or why it cannot be read. */
-  #parseRecord(end: number): Uint8Array | string {
+  /** The size of the record at readPos (its bytes in `#recordBuf` at `#recordOff`), or why it cannot be read. */
+  #parseRecord(end: number): number | string {
     const left = end - this.#readPos;
     if (left < 4) return `unexpected EOF (${left} bytes left before ${end})`;
     let o = this.#fill(4, end);
@@ -498,7 +547,9 @@ export class DiskQueue {
     if (4 + size > left) return `unexpected EOF (record of ${size} bytes, ${left - 4} left)`;
     o = this.#fill(4 + size, end);
     if (o < 0) return "unexpected EOF";
-    return this.#buf.slice(o + 4, o + 4 + size);
+    this.#recordBuf = this.#buf;
+    this.#recordOff = o + 4;
+    return size;
   }
 
   /**

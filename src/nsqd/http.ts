@@ -3,7 +3,8 @@
  * platform's HTTP server. This slice has /ping, /info, /pub, /mpub and /stats.
  */
 import { type Context, Hono } from "hono";
-import { Message, nowNs, readInt32 } from "../protocol/message.ts";
+import { type Message, nowNs, readInt32, tsHiOf, tsLoOf } from "../protocol/message.ts";
+import { BodyArena, newMessage } from "./body_arena.ts";
 import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import type { Channel } from "./channel.ts";
@@ -74,7 +75,7 @@ export function createHttpApp(nsqd: Nsqd): Hono {
         deferMs = Number(ds[0]);
         if (deferMs < 0 || deferMs > o.maxReqTimeout) throw new HttpError(400, "INVALID_DEFER");
       }
-      const msg = new Message(topic.guid.next(), body, nowNs());
+      const msg = newMessage(topic.guid, body, nowNs());
       msg.deferMs = smallInt(deferMs);
       try {
         topic.putMessage(msg);
@@ -312,6 +313,9 @@ function topicFromQuery(nsqd: Nsqd, url: string): [Map<string, string[]>, Topic]
 /** Text mode: one message per line; empty lines skipped; `\r` kept. */
 function textMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
   const msgs: Message[] = [];
+  const arena = new BodyArena();
+  const ns = nowNs();
+  const ms = Math.floor(ns / 1e6);
   let start = 0;
   while (start < body.length) {
     let end = body.indexOf(10, start);
@@ -319,7 +323,7 @@ function textMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
     if (end < 0) end = body.length;
     if (end > start) {
       if (end - start > nsqd.options.maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
-      msgs.push(new Message(topic.guid.next(), body.slice(start, end), nowNs()));
+      msgs.push(arena.message(topic.guid, ms, body, start, end, tsHiOf(ns), tsLoOf(ns)));
     }
     start = next;
   }
@@ -333,6 +337,9 @@ function binaryMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
   const count = readInt32(body, 0);
   if (count <= 0 || count > Math.floor((o.maxBodySize - 4) / 5)) throw new HttpError(413, "BAD_BODY");
   const msgs: Message[] = [];
+  const arena = new BodyArena();
+  const ns = nowNs();
+  const ms = Math.floor(ns / 1e6);
   let off = 4;
   for (let i = 0; i < count; i++) {
     if (off + 4 > body.length) throw new HttpError(413, "BAD_MESSAGE");
@@ -340,7 +347,7 @@ function binaryMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
     off += 4;
     if (size <= 0 || size > o.maxMsgSize) throw new HttpError(413, "BAD_MESSAGE");
     if (off + size > body.length) throw new HttpError(413, "BAD_MESSAGE");
-    msgs.push(new Message(topic.guid.next(), body.slice(off, off + size), nowNs()));
+    msgs.push(arena.message(topic.guid, ms, body, off, off + size, tsHiOf(ns), tsLoOf(ns)));
     off += size;
   }
   return msgs;

@@ -1,8 +1,8 @@
 /**
- * The in-flight messages of a channel by ID. IDs are 16 bytes; a FIN carries them as bytes, so the
- * index is keyed by a 32-bit FNV-1a hash of those bytes (computed from the string on insert and from
- * the wire bytes on FIN): no string is made and hashed for every FIN, and equal hashes are told apart
- * by comparing the full IDs.
+ * The in-flight (or deferred) messages of a channel by ID. IDs are 16 bytes kept in the message's
+ * buffer, and a FIN carries them as bytes, so the index is keyed by a 32-bit FNV-1a hash of those
+ * bytes: no string is made and hashed per message, and equal hashes are told apart by comparing the
+ * full IDs.
  */
 import type { Message } from "../protocol/message.ts";
 
@@ -29,13 +29,8 @@ export function idHashBytes(buf: Uint8Array, off: number): number {
 /** A message's ID hash, computed once and kept on the message. */
 function keyOf(msg: Message): number {
   let k = msg.idKey;
-  if (k < 0) k = msg.idKey = idHash(msg.id);
+  if (k < 0) k = msg.idKey = idHashBytes(msg.data, msg.off);
   return k;
-}
-
-function sameId(id: string, buf: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 16; i++) if (id.charCodeAt(i) !== buf[off + i]) return false;
-  return true;
 }
 
 export class InFlightIndex {
@@ -47,19 +42,21 @@ export class InFlightIndex {
     return this.#size;
   }
 
+  /** The message whose ID is `id` (an ID string from REQ, TOUCH or the HTTP API). */
   get(id: string): Message | undefined {
+    if (id.length !== 16) return undefined;
     const e = this.#map.get(idHash(id));
     if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return e.id === id ? e : undefined;
-    return e.find((m) => m.id === id);
+    if (!Array.isArray(e)) return e.idEqualsString(id) ? e : undefined;
+    return e.find((m) => m.idEqualsString(id));
   }
 
   /** The message whose ID is the 16 bytes at `buf[off]`. */
   getAt(buf: Uint8Array, off: number): Message | undefined {
     const e = this.#map.get(idHashBytes(buf, off));
     if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return sameId(e.id, buf, off) ? e : undefined;
-    return e.find((m) => sameId(m.id, buf, off));
+    if (!Array.isArray(e)) return e.idEquals(buf, off) ? e : undefined;
+    return e.find((m) => m.idEquals(buf, off));
   }
 
   has(id: string): boolean {
@@ -72,10 +69,10 @@ export class InFlightIndex {
     const e = this.#map.get(h);
     if (e === undefined) this.#map.set(h, msg);
     else if (Array.isArray(e)) {
-      if (e.some((m) => m.id === msg.id)) return false;
+      if (e.some((m) => m.idEquals(msg.data, msg.off))) return false;
       e.push(msg);
     } else {
-      if (e.id === msg.id) return false;
+      if (e.idEquals(msg.data, msg.off)) return false;
       this.#map.set(h, [e, msg]);
     }
     this.#size++;

@@ -5,7 +5,8 @@
  */
 import type { Conn, DirLock, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
 import { readFileSync } from "node:fs";
-import { Message, nowNs } from "../protocol/message.ts";
+import { nowNs } from "../protocol/message.ts";
+import { newMessage } from "./body_arena.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./backend_queue.ts";
@@ -322,7 +323,8 @@ export class Nsqd {
    */
   publish(topic: string, body: Uint8Array | string, options: { deferMs?: number } = {}): void {
     if (!isValidTopicName(topic)) throw new RangeError(`invalid topic name ${JSON.stringify(topic)}`);
-    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body.slice();
+    // (newMessage copies the body)
+    const bytes = typeof body === "string" ? new TextEncoder().encode(body) : body;
     if (bytes.length === 0) throw new RangeError("empty message");
     if (bytes.length > this.options.maxMsgSize) {
       throw new RangeError(`message too big ${bytes.length} > ${this.options.maxMsgSize}`);
@@ -332,7 +334,7 @@ export class Nsqd {
       throw new RangeError(`invalid defer ${deferMs}`);
     }
     const t = this.getTopic(topic);
-    const msg = new Message(t.guid.next(), bytes, nowNs());
+    const msg = newMessage(t.guid, bytes, nowNs());
     msg.deferMs = smallInt(Math.floor(deferMs));
     t.putMessage(msg);
   }

@@ -12,7 +12,7 @@ import { CommandParser, type CommandSink } from "../protocol/command_parser.ts";
 import { ClientError, ErrorCode, NonFatalClientError } from "../protocol/errors.ts";
 import { encodeFrame, FrameType } from "../protocol/frame.ts";
 import { goBytesString, goQuote } from "../protocol/go_format.ts";
-import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs } from "../protocol/message.ts";
+import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs, tsHiOf, tsLoOf } from "../protocol/message.ts";
 import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { authResponseJson, type AuthState, queryAuthd } from "./auth.ts";
@@ -74,9 +74,10 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   #compressed: SnappyConn | DeflateConn | null = null;
   /** Published bodies are copied into shared slabs (memory per queued message). */
   #arena = new BodyArena();
-  /** The time of the read being handled (ns and ms since the epoch). */
-  #readNs = 0;
+  /** The time of the read being handled: ms since the epoch, and ns as the int32 halves of an int64. */
   #readMs = 0;
+  #readTsHi = 0;
+  #readTsLo = 0;
 
   // The command being read.
   #topicName = "";
@@ -109,11 +110,18 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     else this.#parse(chunk);
   }
 
+  /** One clock reading for everything published while handling a read (or an auth answer). */
+  #stampRead(): void {
+    const ns = nowNs();
+    this.#readMs = Math.floor(ns / 1e6);
+    this.#readTsHi = tsHiOf(ns);
+    this.#readTsLo = tsLoOf(ns);
+  }
+
   /** Plain protocol bytes (after TLS and decompression) into the parser. */
   #parse(chunk: Uint8Array): void {
     if (this.#closed) return;
-    this.#readNs = nowNs();
-    this.#readMs = Math.floor(this.#readNs / 1e6);
+    this.#stampRead();
     this.#nsqd.beginRead();
     try {
       this.#parser.push(chunk);
@@ -195,7 +203,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     if (this.#step === Step.MpubMsgBody) {
       this.#step = Step.None;
       try {
-        this.#mpubMessage(this.#arena.copyFrom(buf, start, end));
+        this.#mpubMessage(buf, start, end);
       } catch (err) {
         this.#handleError(err);
       }
@@ -563,15 +571,17 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       case Step.DpubBody:
         return this.#publishOne(data, step === Step.PubBody ? "PUB" : "DPUB");
       case Step.MpubMsgBody:
-        return this.#mpubMessage(this.#arena.copy(data));
+        return this.#mpubMessage(data, 0, data.length);
     }
   }
 
-  /** One MPUB message body (already copied); the last one publishes the batch. */
-  #mpubMessage(body: Uint8Array): void {
+  /** One MPUB message body, `buf[start..end)`; the last one publishes the batch. */
+  #mpubMessage(buf: Uint8Array, start: number, end: number): void {
     const topic = this.#topic!;
     // One clock reading per read: messages of one MPUB share a publish time (ns apart upstream).
-    this.#mpubMessages.push(new Message(topic.guid.next(this.#readMs), body, this.#readNs));
+    this.#mpubMessages.push(
+      this.#arena.message(topic.guid, this.#readMs, buf, start, end, this.#readTsHi, this.#readTsLo),
+    );
     if (this.#mpubMessages.length < this.#mpubCount) return this.#expectSize(Step.MpubMsgSize);
     const msgs = this.#mpubMessages;
     this.#mpubMessages = [];
@@ -586,13 +596,18 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   }
 
   #publishOne(data: Uint8Array, cmd: "PUB" | "DPUB"): void {
-    // The body is read before the auth check (upstream), and kept: the check may wait for the auth server.
-    const body = this.#arena.copy(data);
+    // The body is read before the auth check (upstream), and kept: the check may wait for the auth
+    // server. Its ID (written in front of it) is made once the topic is known.
+    const n = data.length;
+    const at = this.#arena.alloc(MSG_ID_LENGTH + n);
+    const buf = this.#arena.buf;
+    buf.set(data, at + MSG_ID_LENGTH);
     const topicName = this.#topicName;
     const deferMs = this.#deferMs;
     this.#checkAuth(cmd, topicName, "", () => {
       const topic = this.#nsqd.getTopic(topicName);
-      const msg = new Message(topic.guid.next(), body, nowNs());
+      topic.guid.writeNext(this.#readMs, buf, at);
+      const msg = new Message(buf, at, n, this.#readTsHi, this.#readTsLo);
       if (cmd === "DPUB") msg.deferMs = smallInt(deferMs);
       try {
         topic.putMessage(msg);
@@ -825,6 +840,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     this.#parser.pause();
     work.then((value) => {
       if (this.#closed) return;
+      this.#stampRead();
       this.#nsqd.beginRead();
       try {
         then(value);
@@ -839,8 +855,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
   }
 
   #resumeParser(): void {
-    this.#readNs = nowNs();
-    this.#readMs = Math.floor(this.#readNs / 1e6);
+    this.#stampRead();
     this.#nsqd.beginRead();
     try {
       this.#parser.resume();

@@ -195,7 +195,7 @@ export class Topic {
 
   #count(msg: Message): void {
     this.messageCount++;
-    this.messageBytes += msg.body.length;
+    this.messageBytes += msg.len;
   }
 
   /**

@@ -50,7 +50,7 @@ export class FrameBuffer {
 
   /** Appends a message frame (type 2). */
   writeMessage(msg: Message): void {
-    const size = 4 + MESSAGE_HEADER_LENGTH + msg.body.length;
+    const size = 4 + MESSAGE_HEADER_LENGTH + msg.len;
     const off = this.#reserve(4 + size);
     writeUint32(this.#buf, off, size);
     writeUint32(this.#buf, off + 4, FrameType.Message);

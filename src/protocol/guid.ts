@@ -11,15 +11,19 @@
 const TWEPOCH = 1288834974288;
 const SEQUENCE_MASK = 0xfff;
 
-/** The 4096 sequence numbers as 3 hex digits (the last 3 characters of an ID). */
-const SEQ_HEX: string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, "0"));
+/** The 4096 sequence numbers as 3 ASCII hex digits each (the last 3 bytes of an ID). */
+const SEQ_HEX = new Uint8Array(4096 * 3);
+for (let i = 0; i < 4096; i++) {
+  const h = i.toString(16).padStart(3, "0");
+  for (let j = 0; j < 3; j++) SEQ_HEX[i * 3 + j] = h.charCodeAt(j);
+}
 
 export class GuidFactory {
   readonly #nodeId: number;
   #lastTs = -1;
   #sequence = 0;
-  /** The first 13 hex digits (time and node), which change once per tick. */
-  #prefix = "";
+  /** The first 13 hex digits (time and node) as ASCII, which change once per tick. */
+  readonly #prefix = new Uint8Array(13);
 
   constructor(nodeId: number) {
     if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId >= 1024) {
@@ -28,8 +32,11 @@ export class GuidFactory {
     this.#nodeId = nodeId;
   }
 
-  /** The next ID: a per-tick prefix plus the sequence (one concatenation per message). */
-  next(nowMs = Date.now()): string {
+  /**
+   * Writes the next ID as 16 ASCII bytes at `out[off]`: the tick's 13-byte prefix and the sequence's
+   * 3 bytes (no string is made: IDs live next to the bodies).
+   */
+  writeNext(nowMs: number, out: Uint8Array, off: number): void {
     // UnixNano >> 20, computed from ms without losing the integer part.
     let ts = Math.floor((nowMs * 1e6) / 1048576);
     if (ts <= this.#lastTs) {
@@ -39,6 +46,7 @@ export class GuidFactory {
     } else {
       this.#sequence = 0;
     }
+    const prefix = this.#prefix;
     if (ts !== this.#lastTs) {
       this.#lastTs = ts;
       const t = ts - TWEPOCH;
@@ -46,8 +54,20 @@ export class GuidFactory {
       // sequence (12 bits): everything but the last 3 hex digits is fixed for this tick.
       const hi = Math.floor(t / 1024) >>> 0;
       const loTop = (((t % 1024) * 4194304) + this.#nodeId * 4096) >>> 12; // 20 bits
-      this.#prefix = hi.toString(16).padStart(8, "0") + loTop.toString(16).padStart(5, "0");
+      const text = hi.toString(16).padStart(8, "0") + loTop.toString(16).padStart(5, "0");
+      for (let i = 0; i < 13; i++) prefix[i] = text.charCodeAt(i);
     }
-    return this.#prefix + SEQ_HEX[this.#sequence];
+    for (let i = 0; i < 13; i++) out[off + i] = prefix[i];
+    const s = this.#sequence * 3;
+    out[off + 13] = SEQ_HEX[s];
+    out[off + 14] = SEQ_HEX[s + 1];
+    out[off + 15] = SEQ_HEX[s + 2];
+  }
+
+  /** The next ID as a string (tests; the broker uses `writeNext`). */
+  next(nowMs = Date.now()): string {
+    const b = new Uint8Array(16);
+    this.writeNext(nowMs, b, 0);
+    return String.fromCharCode(...b);
   }
 }

@@ -11,13 +11,19 @@ export const MESSAGE_HEADER_LENGTH = 8 + 2 + MSG_ID_LENGTH;
 const TWO_32 = 4294967296;
 
 /**
- * A message and the broker's bookkeeping for it. One object per message per channel; the body is
- * shared (never mutated) between the copies a topic makes for its channels.
+ * A message and the broker's bookkeeping for it. One object per message per channel.
+ *
+ * The ID and the body are bytes in a shared buffer, `data[off..off+16)` then `len` bytes of body,
+ * never mutated, shared by the copies a topic makes for its channels: a published message costs
+ * this one object and its bytes in a slab (no string for the ID, no view for the body), and it goes
+ * to the wire with one copy of ID and body together.
  */
 export class Message {
-  /** 16 ASCII characters (lowercase hex for IDs made here). */
-  id: string;
-  body: Uint8Array;
+  /** Holds the 16 ID bytes at `off`, then the body. */
+  data: Uint8Array;
+  off: number;
+  /** Body length in bytes. */
+  len: number;
   /**
    * Publish time, nanoseconds since the Unix epoch, as the two 32-bit halves of the int64 on the
    * wire, so a timestamp read from disk (written by upstream nsqd) is written back bit for bit.
@@ -43,17 +49,39 @@ export class Message {
   pri = 0;
   /** Position in that queue's heap, -1 when in none. */
   index = -1;
-  /** Hash of `id` for the in-flight index, -1 until computed. */
+  /** Hash of the ID for the in-flight index, -1 until computed. */
   idKey = -1;
 
-  /** A message published at `timestamp` (ns since the epoch; a double, exact to ~256 ns). */
-  constructor(id: string, body: Uint8Array, timestamp: number, attempts = 0) {
-    this.id = id;
-    this.body = body;
-    const hi = Math.floor(timestamp / TWO_32);
-    this.tsHi = hi | 0;
-    this.tsLo = (timestamp - hi * TWO_32) | 0;
+  /** A message whose ID and body are `data[off..off+16+len)`, published at `tsHi:tsLo` (int32 halves). */
+  constructor(data: Uint8Array, off: number, len: number, tsHi: number, tsLo: number, attempts = 0) {
+    this.data = data;
+    this.off = off;
+    this.len = len;
+    this.tsHi = tsHi | 0;
+    this.tsLo = tsLo | 0;
     this.attempts = attempts;
+  }
+
+  /**
+   * A message from an ID string and a body (copied), published at `timestamp` (ns since the epoch;
+   * a double, exact to ~256 ns). For tests and cold paths; the broker writes IDs into slabs itself.
+   */
+  static create(id: string, body: Uint8Array, timestamp: number, attempts = 0): Message {
+    const data = new Uint8Array(MSG_ID_LENGTH + body.length);
+    for (let i = 0; i < MSG_ID_LENGTH; i++) data[i] = id.charCodeAt(i);
+    data.set(body, MSG_ID_LENGTH);
+    return new Message(data, 0, body.length, tsHiOf(timestamp), tsLoOf(timestamp), attempts);
+  }
+
+  /** The ID as 16 characters (lowercase hex for IDs made here); made on each call. */
+  get id(): string {
+    return messageIdFromBytes(this.data, this.off);
+  }
+
+  /** A view of the body. */
+  get body(): Uint8Array {
+    const start = this.off + MSG_ID_LENGTH;
+    return this.data.subarray(start, start + this.len);
   }
 
   /** Publish time in ns since the epoch, as a double (for latency arithmetic). */
@@ -61,14 +89,39 @@ export class Message {
     return this.tsHi * TWO_32 + (this.tsLo >>> 0);
   }
 
+  /** Whether this message's ID is the 16 bytes at `buf[off]`. */
+  idEquals(buf: Uint8Array, off: number): boolean {
+    const d = this.data;
+    const o = this.off;
+    for (let i = 0; i < MSG_ID_LENGTH; i++) if (d[o + i] !== buf[off + i]) return false;
+    return true;
+  }
+
+  /** Whether this message's ID is `id` (each character one byte, as Go compares raw bytes). */
+  idEqualsString(id: string): boolean {
+    if (id.length !== MSG_ID_LENGTH) return false;
+    const d = this.data;
+    const o = this.off;
+    for (let i = 0; i < MSG_ID_LENGTH; i++) if (d[o + i] !== id.charCodeAt(i)) return false;
+    return true;
+  }
+
   /** A copy for another channel: same ID, body, timestamp and deferral. */
   copy(): Message {
-    const m = new Message(this.id, this.body, 0, this.attempts);
-    m.tsHi = this.tsHi;
-    m.tsLo = this.tsLo;
+    const m = new Message(this.data, this.off, this.len, this.tsHi, this.tsLo, this.attempts);
     m.deferMs = this.deferMs;
     return m;
   }
+}
+
+/** The high int32 half of a timestamp in ns since the epoch. */
+export function tsHiOf(timestamp: number): number {
+  return Math.floor(timestamp / TWO_32) | 0;
+}
+
+/** The low 32 bits of a timestamp in ns since the epoch, as an int32. */
+export function tsLoOf(timestamp: number): number {
+  return (timestamp - Math.floor(timestamp / TWO_32) * TWO_32) | 0;
 }
 
 /** Writes the §1.4 encoding of `msg` at `off`; `out` must have room. Returns the bytes written. */
@@ -77,30 +130,40 @@ export function encodeMessageInto(msg: Message, out: Uint8Array, off: number): n
   writeUint32(out, off + 4, msg.tsLo);
   out[off + 8] = (msg.attempts >>> 8) & 0xff;
   out[off + 9] = msg.attempts & 0xff;
-  const id = msg.id;
-  for (let i = 0; i < MSG_ID_LENGTH; i++) out[off + 10 + i] = id.charCodeAt(i);
-  out.set(msg.body, off + MESSAGE_HEADER_LENGTH);
-  return MESSAGE_HEADER_LENGTH + msg.body.length;
+  // ID and body are contiguous: one copy (a loop for short ones beats making a source view).
+  const n = MSG_ID_LENGTH + msg.len;
+  const src = msg.data;
+  const from = msg.off;
+  const at = off + 10;
+  if (n <= 128) {
+    for (let i = 0; i < n; i++) out[at + i] = src[from + i];
+  } else {
+    out.set(src.subarray(from, from + n), at);
+  }
+  return MESSAGE_HEADER_LENGTH + msg.len;
 }
 
 /** The §1.4 encoding of `msg` as a new array. */
 export function encodeMessage(msg: Message): Uint8Array {
-  const out = new Uint8Array(MESSAGE_HEADER_LENGTH + msg.body.length);
+  const out = new Uint8Array(MESSAGE_HEADER_LENGTH + msg.len);
   encodeMessageInto(msg, out, 0);
   return out;
 }
 
-/** Decodes the §1.4 encoding; the body is copied. Throws a RangeError below 26 bytes. */
+/** Decodes the §1.4 encoding; ID and body are copied. Throws a RangeError below 26 bytes. */
 export function decodeMessage(bytes: Uint8Array): Message {
   if (bytes.length < MESSAGE_HEADER_LENGTH) {
     throw new RangeError(`invalid message buffer size (${bytes.length})`);
   }
   const attempts = (bytes[8] << 8) | bytes[9];
-  const id = messageIdFromBytes(bytes.subarray(10, 10 + MSG_ID_LENGTH));
-  const msg = new Message(id, bytes.slice(MESSAGE_HEADER_LENGTH), 0, attempts);
-  msg.tsHi = readInt32(bytes, 0);
-  msg.tsLo = readInt32(bytes, 4);
-  return msg;
+  return new Message(
+    bytes.slice(10),
+    0,
+    bytes.length - MESSAGE_HEADER_LENGTH,
+    readInt32(bytes, 0),
+    readInt32(bytes, 4),
+    attempts,
+  );
 }
 
 /** A message ID from its 16 wire bytes (each byte one character, as Go compares raw bytes). */

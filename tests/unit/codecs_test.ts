@@ -9,7 +9,7 @@ import { isEphemeral, isValidChannelName, isValidTopicName } from "../../src/pro
 const enc = new TextEncoder();
 
 Deno.test("encodeMessage() writes timestamp, attempts, id and body big-endian", () => {
-  const msg = new Message("0123456789abcdef", enc.encode("hi"), 1_700_000_000_123_456_768, 3);
+  const msg = Message.create("0123456789abcdef", enc.encode("hi"), 1_700_000_000_123_456_768, 3);
   const bytes = encodeMessage(msg);
   const view = new DataView(bytes.buffer);
   assert.equal(bytes.length, 28);
@@ -20,7 +20,7 @@ Deno.test("encodeMessage() writes timestamp, attempts, id and body big-endian", 
 });
 
 Deno.test("decodeMessage() reverses encodeMessage() and rejects fewer than 26 bytes", () => {
-  const msg = new Message("fedcba9876543210", enc.encode("body"), 1_600_000_000_000_000_000, 65535);
+  const msg = Message.create("fedcba9876543210", enc.encode("body"), 1_600_000_000_000_000_000, 65535);
   const back = decodeMessage(encodeMessage(msg));
   assert.equal(back.id, msg.id);
   assert.equal(back.timestamp, msg.timestamp);
@@ -36,7 +36,7 @@ Deno.test("frames carry size = 4 + data length and the frame type", () => {
   assert.equal(view.getInt32(4), 1);
   const buf = new FrameBuffer(8);
   buf.writeTextFrame(FrameType.Response, "OK");
-  buf.writeMessage(new Message("0123456789abcdef", enc.encode("x".repeat(100)), 1, 1));
+  buf.writeMessage(Message.create("0123456789abcdef", enc.encode("x".repeat(100)), 1, 1));
   const bytes = buf.bytes();
   assert.deepEqual(bytes.subarray(0, 10), new Uint8Array([0, 0, 0, 6, 0, 0, 0, 0, 79, 75]));
   assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(10), 4 + 26 + 100);

@@ -4,7 +4,7 @@ import { MessageQueue } from "../../src/nsqd/message_queue.ts";
 import { Message } from "../../src/protocol/message.ts";
 
 function msg(i: number, pri = 0): Message {
-  const m = new Message(String(i).padStart(16, "0"), new Uint8Array(0), 0);
+  const m = Message.create(String(i).padStart(16, "0"), new Uint8Array(0), 0);
   m.pri = pri;
   return m;
 }
@@ -69,33 +69,31 @@ Deno.test("InFlightQueue.peekAndShift() returns nothing before the deadline", ()
   assert.equal(q.nextDeadline, Infinity);
 });
 
-Deno.test("BodyArena copies bodies into shared slabs, and large ones into their own buffer", async () => {
+Deno.test("BodyArena keeps ID and body in shared slabs, and large messages in their own buffer", async () => {
   const { BodyArena } = await import("../../src/nsqd/body_arena.ts");
+  const { GuidFactory } = await import("../../src/protocol/guid.ts");
+  const guid = new GuidFactory(1);
   const arena = new BodyArena(1024);
   const src = new Uint8Array([1, 2, 3]);
-  const a = arena.copy(src);
+  const a = arena.message(guid, 1_700_000_000_000, src, 0, 3, 1, -2);
   src[0] = 9; // the caller reuses its buffer
-  const b = arena.copy(new Uint8Array([4, 5]));
-  assert.deepEqual([...a], [1, 2, 3]);
-  assert.deepEqual([...b], [4, 5]);
-  assert.equal(a.buffer, b.buffer);
-  const big = arena.copy(new Uint8Array(600));
-  assert.notEqual(big.buffer, a.buffer);
-  for (let i = 0; i < 500; i++) arena.copy(new Uint8Array([i & 255, 1, 2])); // fills slabs, makes new ones
-  assert.deepEqual([...a], [1, 2, 3]);
-});
-
-Deno.test("BodyArena.copyFrom() copies a range, short by a loop and long by set()", async () => {
-  const { BodyArena } = await import("../../src/nsqd/body_arena.ts");
-  const arena = new BodyArena(4096);
-  const buf = new Uint8Array(300).map((_, i) => i & 255);
-  const short = arena.copyFrom(buf, 10, 20);
-  const long = arena.copyFrom(buf, 100, 300);
-  buf.fill(0);
-  assert.deepEqual([...short], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-  assert.equal(long.length, 200);
-  assert.equal(long[0], 100);
-  assert.equal(long[199], 299 & 255);
+  const b = arena.message(guid, 1_700_000_000_000, new Uint8Array([7, 4, 5]), 1, 3, 1, -2);
+  assert.deepEqual([...a.body], [1, 2, 3]);
+  assert.deepEqual([...b.body], [4, 5]);
+  assert.equal(a.data, b.data, "one slab");
+  assert.equal(b.off, a.off + 16 + 3, "ID then body, packed");
+  assert.match(a.id, /^[0-9a-f]{16}$/);
+  assert.notEqual(a.id, b.id);
+  assert.equal(a.timestamp, 1 * 2 ** 32 + (2 ** 32 - 2));
+  const big = arena.message(guid, 1_700_000_000_000, new Uint8Array(600), 0, 600, 0, 0);
+  assert.notEqual(big.data, a.data);
+  assert.equal(big.len, 600);
+  const long = new Uint8Array(300).map((_, i) => i & 255);
+  const c = arena.message(guid, 1_700_000_000_000, long, 100, 300, 0, 0); // copied by set()
+  assert.equal(c.body[0], 100);
+  assert.equal(c.body[199], 299 & 255);
+  for (let i = 0; i < 500; i++) arena.message(guid, 1_700_000_000_000, src, 0, 3, 0, 0); // new slabs
+  assert.deepEqual([...a.body], [1, 2, 3]);
 });
 
 Deno.test("InFlightIndex finds messages by ID string and by ID bytes, and tells equal hashes apart", async () => {
