@@ -150,41 +150,73 @@ export async function publishPipelined(
   return result(acked, acked * size, ms);
 }
 
-/** Subscribes with RDY `rdy`, FINs every message, and stops after `count` messages. */
+/**
+ * `conns` consumers on one channel (RDY `rdy` each, as upstream's bench_reader runs one per core),
+ * FINning every message, until `count` messages were received between them.
+ */
 export async function consume(
   port: number,
-  opts: { topic: string; channel: string; count: number; rdy?: number },
+  opts: { topic: string; channel: string; count: number; rdy?: number; conns?: number },
 ): Promise<LoadResult> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const reader = new FrameReader(conn);
-  await writeAll(conn, enc.encode(`  V2SUB ${opts.topic} ${opts.channel}\nRDY ${opts.rdy ?? 2500}\n`));
+  const n = opts.conns ?? 1;
+  const conns = await Promise.all(
+    Array.from({ length: n }, () => Deno.connect({ hostname: "127.0.0.1", port })),
+  );
   let received = 0;
   let bytes = 0;
-  const fin = enc.encode("FIN 0000000000000000\n");
-  let fins = new Uint8Array(fin.length * 4096);
   const start = performance.now();
-  while (received < opts.count) {
-    let n = 0;
-    const more = await reader.readSome((type, buf, off, len) => {
-      if (type !== 2) return;
-      const at = n * fin.length;
-      if (at + fin.length > fins.length) {
-        const next = new Uint8Array(fins.length * 2);
-        next.set(fins);
-        fins = next;
+  let end = 0;
+  const fin = enc.encode("FIN 0000000000000000\n");
+  const one = async (conn: Deno.Conn) => {
+    const reader = new FrameReader(conn);
+    await writeAll(conn, enc.encode(`  V2SUB ${opts.topic} ${opts.channel}\nRDY ${opts.rdy ?? 2500}\n`));
+    let fins = new Uint8Array(fin.length * 4096);
+    while (received < opts.count) {
+      let got = 0;
+      let more: boolean;
+      try {
+        more = await reader.readSome((type, buf, off, len) => {
+          if (type !== 2) return;
+          const at = got * fin.length;
+          if (at + fin.length > fins.length) {
+            const next = new Uint8Array(fins.length * 2);
+            next.set(fins);
+            fins = next;
+          }
+          fins.set(fin, at);
+          fins.set(buf.subarray(off + 10, off + 26), at + 4);
+          got++;
+          bytes += len - 26;
+        });
+      } catch (err) {
+        if (received >= opts.count) break; // closed by the consumer that finished the count
+        throw err;
       }
-      fins.set(fin, at);
-      fins.set(buf.subarray(off + 10, off + 26), at + 4);
-      n++;
-      bytes += len - 26;
-    });
-    if (!more) throw new Error("connection closed");
-    if (n > 0) await writeAll(conn, fins.subarray(0, n * fin.length));
-    received += n;
-  }
-  const ms = performance.now() - start;
-  conn.close();
-  return result(received, bytes, ms);
+      if (!more) {
+        if (received >= opts.count) break;
+        throw new Error("connection closed");
+      }
+      received += got;
+      if (received >= opts.count) {
+        end ||= performance.now();
+        break;
+      }
+      try {
+        if (got > 0) await writeAll(conn, fins.subarray(0, got * fin.length));
+      } catch (err) {
+        if (received >= opts.count) break;
+        throw err;
+      }
+    }
+    // The count is reached: the other consumers may be waiting for messages that will not come.
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed already */ }
+    }
+  };
+  await Promise.all(conns.map(one));
+  return result(received, bytes, (end || performance.now()) - start);
 }
 
 /** Creates a channel by subscribing once (so published messages are kept for it). */

@@ -4,9 +4,11 @@
  * For each target (nsqd on Deno, on Bun, or the compiled binary `dist/nsqd`) it starts a fresh nsqd as
  * a child process and measures, with raw-TCP load generators that behave like upstream's
  * bench_writer / bench_reader (bench/load.ts, running under Deno in this process):
- *   publish   MPUB 200 × 100 B, one connection, then 4 connections, --mem-queue-size=1000000
+ *   publish   MPUB 200 × 100 B, one connection, then one per core (upstream's bench_writer), then 4,
+ *             --mem-queue-size=1000000
  *   pipelined PUB in windows of 200
- *   consume   RDY 2500 + FIN each, from the pre-filled channel
+ *   consume   RDY 2500 + FIN each, from the pre-filled channel: one connection, then one per core
+ *             (upstream's bench_reader)
  *   fanout    1 topic × 4 channels, 4 consumers at once
  *   latency   publish at 10 k/s and 100 k/s while consuming (unbuffered consumer): p50/p99/p999
  *   disk      --mem-queue-size=0: publish, then consume from disk
@@ -79,6 +81,24 @@ for (const runtime of runtimes) {
       rows.push({ runtime, scenario: "publish MPUB 200×100B, 1 conn", result: one });
       const cons = await consume(n.tcpPort, { topic: "b1", channel: "ch", count: one.messages });
       rows.push({ runtime, scenario: "consume RDY 2500 + FIN", result: cons });
+    });
+    // What upstream's bench.sh does on this machine: bench_writer and bench_reader start one
+    // connection per core (runtime.GOMAXPROCS(0) workers).
+    const cores = navigator.hardwareConcurrency;
+    await withBroker(runtime, mem, async (n) => {
+      await createChannel(n.tcpPort, "b2", "ch");
+      const pubs = await Promise.all(
+        Array.from({ length: cores }, () => publishMpub(n.tcpPort, { topic: "b2", seconds })),
+      );
+      const pub = sum(pubs);
+      rows.push({ runtime, scenario: `publish MPUB 200×100B, ${cores} conns (bench_writer)`, result: pub });
+      const cons = await consume(n.tcpPort, {
+        topic: "b2",
+        channel: "ch",
+        count: pub.messages,
+        conns: cores,
+      });
+      rows.push({ runtime, scenario: `consume RDY 2500 + FIN, ${cores} conns (bench_reader)`, result: cons });
     });
     await withBroker(runtime, mem, async (n) => {
       const four = await Promise.all(
