@@ -7,7 +7,8 @@
  */
 import {
   encodeMessageInto,
-  Message,
+  makeMessage,
+  type Message,
   MESSAGE_HEADER_LENGTH,
   MSG_ID_LENGTH,
   readInt32,
@@ -47,7 +48,7 @@ export class DiskBackend implements BackendQueue {
     const dst = this.#arena.buf;
     dst.set(buf.subarray(off + 10, off + len), at);
     const attempts = (buf[off + 8] << 8) | buf[off + 9];
-    return new Message(dst, at, n - MSG_ID_LENGTH, readInt32(buf, off), readInt32(buf, off + 4), attempts);
+    return makeMessage(dst, at, n - MSG_ID_LENGTH, readInt32(buf, off), readInt32(buf, off + 4), attempts);
   };
 
   constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {

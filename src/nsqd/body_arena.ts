@@ -7,7 +7,7 @@
  * are drained.
  */
 import type { GuidFactory } from "../protocol/guid.ts";
-import { Message, MSG_ID_LENGTH, tsHiOf, tsLoOf } from "../protocol/message.ts";
+import { makeMessage, type Message, MSG_ID_LENGTH, tsHiOf, tsLoOf } from "../protocol/message.ts";
 
 export class BodyArena {
   readonly #slabSize: number;
@@ -60,7 +60,7 @@ export class BodyArena {
     } else {
       buf.set(src.subarray(start, end), to);
     }
-    return new Message(buf, at, n, tsHi, tsLo);
+    return makeMessage(buf, at, n, tsHi, tsLo);
   }
 }
 

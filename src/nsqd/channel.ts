@@ -6,7 +6,7 @@
  * their RDY. Delivered messages sit in the in-flight queue until FIN, REQ or timeout; REQ with a
  * delay and DPUB put them in the deferred queue. The nsqd-wide scan loop expires both queues.
  */
-import type { Message } from "../protocol/message.ts";
+import { type Message, messageTimestamp } from "../protocol/message.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
@@ -173,7 +173,7 @@ export class Channel {
   finishMessage(clientId: number, id: string): Message {
     const msg = this.#popInFlight(clientId, id);
     this.#inFlightPQ.remove(msg);
-    this.e2eLatency?.insert(msg.timestamp);
+    this.e2eLatency?.insert(messageTimestamp(msg));
     return msg;
   }
 
@@ -347,7 +347,7 @@ export class Channel {
     if (msg.clientId !== clientId) throw new Error("client does not own message");
     this.#inFlight.delete(msg);
     this.#inFlightPQ.remove(msg);
-    this.e2eLatency?.insert(msg.timestamp);
+    this.e2eLatency?.insert(messageTimestamp(msg));
     return msg;
   }
 

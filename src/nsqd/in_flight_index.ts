@@ -4,7 +4,7 @@
  * bytes: no string is made and hashed per message, and equal hashes are told apart by comparing the
  * full IDs.
  */
-import type { Message } from "../protocol/message.ts";
+import { idEquals, idEqualsString, type Message } from "../protocol/message.ts";
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
@@ -47,16 +47,16 @@ export class InFlightIndex {
     if (id.length !== 16) return undefined;
     const e = this.#map.get(idHash(id));
     if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return e.idEqualsString(id) ? e : undefined;
-    return e.find((m) => m.idEqualsString(id));
+    if (!Array.isArray(e)) return idEqualsString(e, id) ? e : undefined;
+    return e.find((m) => idEqualsString(m, id));
   }
 
   /** The message whose ID is the 16 bytes at `buf[off]`. */
   getAt(buf: Uint8Array, off: number): Message | undefined {
     const e = this.#map.get(idHashBytes(buf, off));
     if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return e.idEquals(buf, off) ? e : undefined;
-    return e.find((m) => m.idEquals(buf, off));
+    if (!Array.isArray(e)) return idEquals(e, buf, off) ? e : undefined;
+    return e.find((m) => idEquals(m, buf, off));
   }
 
   has(id: string): boolean {
@@ -69,10 +69,10 @@ export class InFlightIndex {
     const e = this.#map.get(h);
     if (e === undefined) this.#map.set(h, msg);
     else if (Array.isArray(e)) {
-      if (e.some((m) => m.idEquals(msg.data, msg.off))) return false;
+      if (e.some((m) => idEquals(m, msg.data, msg.off))) return false;
       e.push(msg);
     } else {
-      if (e.idEquals(msg.data, msg.off)) return false;
+      if (idEquals(e, msg.data, msg.off)) return false;
       this.#map.set(h, [e, msg]);
     }
     this.#size++;

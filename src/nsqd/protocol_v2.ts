@@ -12,7 +12,15 @@ import { CommandParser, type CommandSink } from "../protocol/command_parser.ts";
 import { ClientError, ErrorCode, NonFatalClientError } from "../protocol/errors.ts";
 import { encodeFrame, FrameType } from "../protocol/frame.ts";
 import { goBytesString, goQuote } from "../protocol/go_format.ts";
-import { Message, messageIdFromBytes, MSG_ID_LENGTH, nowNs, tsHiOf, tsLoOf } from "../protocol/message.ts";
+import {
+  makeMessage,
+  type Message,
+  messageIdFromBytes,
+  MSG_ID_LENGTH,
+  nowNs,
+  tsHiOf,
+  tsLoOf,
+} from "../protocol/message.ts";
 import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { authResponseJson, type AuthState, queryAuthd } from "./auth.ts";
@@ -607,7 +615,7 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     this.#checkAuth(cmd, topicName, "", () => {
       const topic = this.#nsqd.getTopic(topicName);
       topic.guid.writeNext(this.#readMs, buf, at);
-      const msg = new Message(buf, at, n, this.#readTsHi, this.#readTsLo);
+      const msg = makeMessage(buf, at, n, this.#readTsHi, this.#readTsLo);
       if (cmd === "DPUB") msg.deferMs = smallInt(deferMs);
       try {
         topic.putMessage(msg);

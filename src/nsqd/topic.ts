@@ -4,7 +4,7 @@
  * (memory, then backend) and are fanned out once a channel appears or the topic resumes.
  */
 import { GuidFactory } from "../protocol/guid.ts";
-import type { Message } from "../protocol/message.ts";
+import { copyMessage, type Message } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { Channel, type ChannelContext } from "./channel.ts";
@@ -237,7 +237,7 @@ export class Topic {
     // are copied: copy from the attempts it had on arrival.
     const attempts = msg.attempts;
     for (let i = 0; i < chans.length; i++) {
-      const m = i === 0 ? msg : msg.copy();
+      const m = i === 0 ? msg : copyMessage(msg);
       m.attempts = attempts;
       const channel = chans[i];
       if (m.deferMs !== 0) {

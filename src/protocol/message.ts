@@ -17,101 +17,120 @@ const TWO_32 = 4294967296;
  * never mutated, shared by the copies a topic makes for its channels: a published message costs
  * this one object and its bytes in a slab (no string for the ID, no view for the body), and it goes
  * to the wire with one copy of ID and body together.
+ *
+ * A plain object made by `makeMessage()` (one object literal, not a class): V8 tracks the survival
+ * of objects made at a literal and, when a queue keeps them, allocates them straight in the old
+ * generation; a class instance is copied by every young-generation GC first (twice the cost of
+ * publishing into a deep queue, measured).
  */
-export class Message {
+export interface Message {
   /** Holds the 16 ID bytes at `off`, then the body. */
-  data: Uint8Array;
-  off: number;
+  readonly data: Uint8Array;
+  readonly off: number;
   /** Body length in bytes. */
-  len: number;
+  readonly len: number;
   /**
    * Publish time, nanoseconds since the Unix epoch, as the two 32-bit halves of the int64 on the
    * wire, so a timestamp read from disk (written by upstream nsqd) is written back bit for bit.
    * Both are kept as signed int32 (`| 0`): every numeric field of a message stays a small integer,
    * so V8 never stores one as a boxed double (see `pri`).
    */
-  tsHi: number;
-  tsLo: number;
+  readonly tsHi: number;
+  readonly tsLo: number;
   /** Deliveries so far; incremented just before each delivery. */
   attempts: number;
   /** Deferral asked for at publish (DPUB, `/pub?defer`), in ms; 0 for none. */
-  deferMs = 0;
+  deferMs: number;
   /** The client it is in flight to. */
-  clientId = 0;
+  clientId: number;
   /** When it was last delivered (`monoMs()`), for TOUCH's cap. */
-  deliveryTs = 0;
+  deliveryTs: number;
   /**
    * Priority in the in-flight or deferred queue: a deadline in `monoMs()` (ms since the process
    * started, not since the epoch: an integer that fits a V8 small integer, where a Date.now()
    * deadline would make the field a boxed double, and turning the field into a double after a
    * million messages were queued costs V8 a slow migration of every one of them).
    */
-  pri = 0;
+  pri: number;
   /** Position in that queue's heap, -1 when in none. */
-  index = -1;
+  index: number;
   /** Hash of the ID for the in-flight index, -1 until computed. */
-  idKey = -1;
+  idKey: number;
+}
 
-  /** A message whose ID and body are `data[off..off+16+len)`, published at `tsHi:tsLo` (int32 halves). */
-  constructor(data: Uint8Array, off: number, len: number, tsHi: number, tsLo: number, attempts = 0) {
-    this.data = data;
-    this.off = off;
-    this.len = len;
-    this.tsHi = tsHi | 0;
-    this.tsLo = tsLo | 0;
-    this.attempts = attempts;
-  }
+/** A message whose ID and body are `data[off..off+16+len)`, published at `tsHi:tsLo` (int32 halves). */
+export function makeMessage(
+  data: Uint8Array,
+  off: number,
+  len: number,
+  tsHi: number,
+  tsLo: number,
+  attempts = 0,
+  deferMs = 0,
+): Message {
+  return {
+    data,
+    off,
+    len,
+    tsHi: tsHi | 0,
+    tsLo: tsLo | 0,
+    attempts,
+    deferMs,
+    clientId: 0,
+    deliveryTs: 0,
+    pri: 0,
+    index: -1,
+    idKey: -1,
+  };
+}
 
-  /**
-   * A message from an ID string and a body (copied), published at `timestamp` (ns since the epoch;
-   * a double, exact to ~256 ns). For tests and cold paths; the broker writes IDs into slabs itself.
-   */
-  static create(id: string, body: Uint8Array, timestamp: number, attempts = 0): Message {
-    const data = new Uint8Array(MSG_ID_LENGTH + body.length);
-    for (let i = 0; i < MSG_ID_LENGTH; i++) data[i] = id.charCodeAt(i);
-    data.set(body, MSG_ID_LENGTH);
-    return new Message(data, 0, body.length, tsHiOf(timestamp), tsLoOf(timestamp), attempts);
-  }
+/**
+ * A message from an ID string and a body (copied), published at `timestamp` (ns since the epoch;
+ * a double, exact to ~256 ns). For tests and cold paths; the broker writes IDs into slabs itself.
+ */
+export function createMessage(id: string, body: Uint8Array, timestamp: number, attempts = 0): Message {
+  const data = new Uint8Array(MSG_ID_LENGTH + body.length);
+  for (let i = 0; i < MSG_ID_LENGTH; i++) data[i] = id.charCodeAt(i);
+  data.set(body, MSG_ID_LENGTH);
+  return makeMessage(data, 0, body.length, tsHiOf(timestamp), tsLoOf(timestamp), attempts);
+}
 
-  /** The ID as 16 characters (lowercase hex for IDs made here); made on each call. */
-  get id(): string {
-    return messageIdFromBytes(this.data, this.off);
-  }
+/** A copy for another channel: same ID, body, timestamp, attempts and deferral. */
+export function copyMessage(m: Message): Message {
+  return makeMessage(m.data, m.off, m.len, m.tsHi, m.tsLo, m.attempts, m.deferMs);
+}
 
-  /** A view of the body. */
-  get body(): Uint8Array {
-    const start = this.off + MSG_ID_LENGTH;
-    return this.data.subarray(start, start + this.len);
-  }
+/** The ID as 16 characters (lowercase hex for IDs made here); made on each call. */
+export function messageId(m: Message): string {
+  return messageIdFromBytes(m.data, m.off);
+}
 
-  /** Publish time in ns since the epoch, as a double (for latency arithmetic). */
-  get timestamp(): number {
-    return this.tsHi * TWO_32 + (this.tsLo >>> 0);
-  }
+/** A view of the body. */
+export function messageBody(m: Message): Uint8Array {
+  const start = m.off + MSG_ID_LENGTH;
+  return m.data.subarray(start, start + m.len);
+}
 
-  /** Whether this message's ID is the 16 bytes at `buf[off]`. */
-  idEquals(buf: Uint8Array, off: number): boolean {
-    const d = this.data;
-    const o = this.off;
-    for (let i = 0; i < MSG_ID_LENGTH; i++) if (d[o + i] !== buf[off + i]) return false;
-    return true;
-  }
+/** Publish time in ns since the epoch, as a double (for latency arithmetic). */
+export function messageTimestamp(m: Message): number {
+  return m.tsHi * TWO_32 + (m.tsLo >>> 0);
+}
 
-  /** Whether this message's ID is `id` (each character one byte, as Go compares raw bytes). */
-  idEqualsString(id: string): boolean {
-    if (id.length !== MSG_ID_LENGTH) return false;
-    const d = this.data;
-    const o = this.off;
-    for (let i = 0; i < MSG_ID_LENGTH; i++) if (d[o + i] !== id.charCodeAt(i)) return false;
-    return true;
-  }
+/** Whether the message's ID is the 16 bytes at `buf[off]`. */
+export function idEquals(m: Message, buf: Uint8Array, off: number): boolean {
+  const d = m.data;
+  const o = m.off;
+  for (let i = 0; i < MSG_ID_LENGTH; i++) if (d[o + i] !== buf[off + i]) return false;
+  return true;
+}
 
-  /** A copy for another channel: same ID, body, timestamp and deferral. */
-  copy(): Message {
-    const m = new Message(this.data, this.off, this.len, this.tsHi, this.tsLo, this.attempts);
-    m.deferMs = this.deferMs;
-    return m;
-  }
+/** Whether the message's ID is `id` (each character one byte, as Go compares raw bytes). */
+export function idEqualsString(m: Message, id: string): boolean {
+  if (id.length !== MSG_ID_LENGTH) return false;
+  const d = m.data;
+  const o = m.off;
+  for (let i = 0; i < MSG_ID_LENGTH; i++) if (d[o + i] !== id.charCodeAt(i)) return false;
+  return true;
 }
 
 /** The high int32 half of a timestamp in ns since the epoch. */
@@ -156,7 +175,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
     throw new RangeError(`invalid message buffer size (${bytes.length})`);
   }
   const attempts = (bytes[8] << 8) | bytes[9];
-  return new Message(
+  return makeMessage(
     bytes.slice(10),
     0,
     bytes.length - MESSAGE_HEADER_LENGTH,

@@ -3,13 +3,21 @@ import { byteToBase10 } from "../../src/protocol/byte_base10.ts";
 import { encodeFrame, FrameBuffer, FrameType } from "../../src/protocol/frame.ts";
 import { goQuote } from "../../src/protocol/go_format.ts";
 import { GuidFactory } from "../../src/protocol/guid.ts";
-import { decodeMessage, encodeMessage, Message } from "../../src/protocol/message.ts";
+import {
+  copyMessage,
+  createMessage,
+  decodeMessage,
+  encodeMessage,
+  messageBody,
+  messageId,
+  messageTimestamp,
+} from "../../src/protocol/message.ts";
 import { isEphemeral, isValidChannelName, isValidTopicName } from "../../src/protocol/names.ts";
 
 const enc = new TextEncoder();
 
 Deno.test("encodeMessage() writes timestamp, attempts, id and body big-endian", () => {
-  const msg = Message.create("0123456789abcdef", enc.encode("hi"), 1_700_000_000_123_456_768, 3);
+  const msg = createMessage("0123456789abcdef", enc.encode("hi"), 1_700_000_000_123_456_768, 3);
   const bytes = encodeMessage(msg);
   const view = new DataView(bytes.buffer);
   assert.equal(bytes.length, 28);
@@ -20,12 +28,12 @@ Deno.test("encodeMessage() writes timestamp, attempts, id and body big-endian", 
 });
 
 Deno.test("decodeMessage() reverses encodeMessage() and rejects fewer than 26 bytes", () => {
-  const msg = Message.create("fedcba9876543210", enc.encode("body"), 1_600_000_000_000_000_000, 65535);
+  const msg = createMessage("fedcba9876543210", enc.encode("body"), 1_600_000_000_000_000_000, 65535);
   const back = decodeMessage(encodeMessage(msg));
-  assert.equal(back.id, msg.id);
-  assert.equal(back.timestamp, msg.timestamp);
+  assert.equal(messageId(back), messageId(msg));
+  assert.equal(messageTimestamp(back), messageTimestamp(msg));
   assert.equal(back.attempts, 65535);
-  assert.deepEqual(back.body, msg.body);
+  assert.deepEqual(messageBody(back), messageBody(msg));
   assert.throws(() => decodeMessage(new Uint8Array(25)), RangeError);
 });
 
@@ -36,7 +44,7 @@ Deno.test("frames carry size = 4 + data length and the frame type", () => {
   assert.equal(view.getInt32(4), 1);
   const buf = new FrameBuffer(8);
   buf.writeTextFrame(FrameType.Response, "OK");
-  buf.writeMessage(Message.create("0123456789abcdef", enc.encode("x".repeat(100)), 1, 1));
+  buf.writeMessage(createMessage("0123456789abcdef", enc.encode("x".repeat(100)), 1, 1));
   const bytes = buf.bytes();
   assert.deepEqual(bytes.subarray(0, 10), new Uint8Array([0, 0, 0, 6, 0, 0, 0, 0, 79, 75]));
   assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(10), 4 + 26 + 100);
@@ -99,7 +107,7 @@ Deno.test("decodeMessage() and encodeMessage() keep any int64 timestamp bit for 
     assert.equal(new DataView(back.buffer).getBigInt64(0), ts);
     assert.equal(
       new DataView(back.buffer).getBigInt64(0),
-      new DataView(encodeMessage(decodeMessage(bytes).copy()).buffer).getBigInt64(0),
+      new DataView(encodeMessage(copyMessage(decodeMessage(bytes))).buffer).getBigInt64(0),
     );
   }
 });

@@ -1,10 +1,16 @@
 import assert from "node:assert/strict";
 import { InFlightQueue } from "../../src/nsqd/in_flight_queue.ts";
 import { MessageQueue } from "../../src/nsqd/message_queue.ts";
-import { Message } from "../../src/protocol/message.ts";
+import {
+  createMessage,
+  type Message,
+  messageBody,
+  messageId,
+  messageTimestamp,
+} from "../../src/protocol/message.ts";
 
 function msg(i: number, pri = 0): Message {
-  const m = Message.create(String(i).padStart(16, "0"), new Uint8Array(0), 0);
+  const m = createMessage(String(i).padStart(16, "0"), new Uint8Array(0), 0);
   m.pri = pri;
   return m;
 }
@@ -26,10 +32,10 @@ Deno.test("MessageQueue is FIFO across growth and wrap-around", () => {
     if (rand() < 0.6) q.push(msg(next++));
     else {
       const m = q.shift();
-      if (m) out.push(Number(m.id));
+      if (m) out.push(Number(messageId(m)));
     }
   }
-  for (let m; (m = q.shift()) !== undefined;) out.push(Number(m.id));
+  for (let m; (m = q.shift()) !== undefined;) out.push(Number(messageId(m)));
   assert.deepEqual(out, [...Array(next).keys()]);
   assert.equal(q.length, 0);
 });
@@ -78,22 +84,22 @@ Deno.test("BodyArena keeps ID and body in shared slabs, and large messages in th
   const a = arena.message(guid, 1_700_000_000_000, src, 0, 3, 1, -2);
   src[0] = 9; // the caller reuses its buffer
   const b = arena.message(guid, 1_700_000_000_000, new Uint8Array([7, 4, 5]), 1, 3, 1, -2);
-  assert.deepEqual([...a.body], [1, 2, 3]);
-  assert.deepEqual([...b.body], [4, 5]);
+  assert.deepEqual([...messageBody(a)], [1, 2, 3]);
+  assert.deepEqual([...messageBody(b)], [4, 5]);
   assert.equal(a.data, b.data, "one slab");
   assert.equal(b.off, a.off + 16 + 3, "ID then body, packed");
-  assert.match(a.id, /^[0-9a-f]{16}$/);
-  assert.notEqual(a.id, b.id);
-  assert.equal(a.timestamp, 1 * 2 ** 32 + (2 ** 32 - 2));
+  assert.match(messageId(a), /^[0-9a-f]{16}$/);
+  assert.notEqual(messageId(a), messageId(b));
+  assert.equal(messageTimestamp(a), 1 * 2 ** 32 + (2 ** 32 - 2));
   const big = arena.message(guid, 1_700_000_000_000, new Uint8Array(600), 0, 600, 0, 0);
   assert.notEqual(big.data, a.data);
   assert.equal(big.len, 600);
   const long = new Uint8Array(300).map((_, i) => i & 255);
   const c = arena.message(guid, 1_700_000_000_000, long, 100, 300, 0, 0); // copied by set()
-  assert.equal(c.body[0], 100);
-  assert.equal(c.body[199], 299 & 255);
+  assert.equal(messageBody(c)[0], 100);
+  assert.equal(messageBody(c)[199], 299 & 255);
   for (let i = 0; i < 500; i++) arena.message(guid, 1_700_000_000_000, src, 0, 3, 0, 0); // new slabs
-  assert.deepEqual([...a.body], [1, 2, 3]);
+  assert.deepEqual([...messageBody(a)], [1, 2, 3]);
 });
 
 Deno.test("InFlightIndex finds messages by ID string and by ID bytes, and tells equal hashes apart", async () => {
@@ -106,10 +112,10 @@ Deno.test("InFlightIndex finds messages by ID string and by ID bytes, and tells 
   assert.equal(index.add(b), true);
   assert.equal(index.add(msg(1)), false); // same ID
   assert.equal(index.size, 2);
-  const line = enc.encode("FIN " + a.id);
+  const line = enc.encode("FIN " + messageId(a));
   assert.equal(index.getAt(line, 4), a);
-  assert.equal(idHash(a.id), idHashBytes(line, 4));
-  assert.equal(index.get(b.id), b);
+  assert.equal(idHash(messageId(a)), idHashBytes(line, 4));
+  assert.equal(index.get(messageId(b)), b);
   // Force a collision: two messages whose keys are equal still resolve to themselves.
   const c = msg(3);
   const d = msg(4);
@@ -120,7 +126,7 @@ Deno.test("InFlightIndex finds messages by ID string and by ID bytes, and tells 
   assert.equal(index.size, 4);
   index.delete(c);
   assert.equal(index.size, 3);
-  assert.equal(index.get(a.id), a);
+  assert.equal(index.get(messageId(a)), a);
   index.delete(a);
   assert.equal(index.getAt(line, 4), undefined);
   index.clear();
