@@ -63,6 +63,9 @@ export class Channel {
   #dispatching = false;
   #paused = false;
   #exiting = false;
+  /** Messages bound for the disk queue while a batch is open (see `beginBatch`). */
+  #toDisk: Message[] = [];
+  #batchDepth = 0;
 
   messageCount = 0;
   requeueCount = 0;
@@ -242,6 +245,7 @@ export class Channel {
     this.#deferredPQ.drain();
     for (const client of this.#clientList) client.emptyInFlight();
     this.#memQueue.clear();
+    this.#toDisk = [];
     this.#backend.empty();
   }
 
@@ -274,6 +278,38 @@ export class Channel {
     await this.#backend.close();
   }
 
+  /**
+   * Opens a batch of puts (a topic fanning out an MPUB, or a drained backlog): messages that must go to
+   * the disk queue are written together by the matching `endBatch()`, one write instead of one per
+   * message. Batches nest.
+   */
+  beginBatch(): void {
+    this.#batchDepth++;
+  }
+
+  /** Closes a batch: writes what it sent to disk (errors go to health, as a failed put does). */
+  endBatch(): void {
+    if (--this.#batchDepth > 0 || this.#toDisk.length === 0) return;
+    try {
+      this.#flushToDisk();
+    } catch (err) {
+      this.#ctx.logError(`CHANNEL(${this.name}): failed to write messages to backend - ${err}`);
+    }
+    if (this.#clientList.length > 0) this.dispatch();
+  }
+
+  #flushToDisk(): void {
+    const msgs = this.#toDisk;
+    this.#toDisk = [];
+    try {
+      this.#backend.putMany(msgs);
+      this.#ctx.setHealth(null);
+    } catch (err) {
+      this.#ctx.setHealth(err as Error);
+      throw err;
+    }
+  }
+
   #put(msg: Message): void {
     const clients = this.#clientList;
     // Fast path: nothing is waiting, so hand it straight to a ready client. With
@@ -281,7 +317,7 @@ export class Channel {
     let noneReady = false;
     if (
       !this.#dispatching && !this.#paused && clients.length > 0 && this.#memQueue.length === 0 &&
-      this.#backend.depth === 0 && (this.#memQueueSize > 0 || this.ephemeral)
+      this.#backend.depth === 0 && this.#toDisk.length === 0 && (this.#memQueueSize > 0 || this.ephemeral)
     ) {
       const client = this.#nextReadyClient(clients);
       if (client !== undefined) {
@@ -290,16 +326,13 @@ export class Channel {
       }
       noneReady = true; // dispatch() below would scan the same clients again
     }
-    if (this.#memQueue.length < this.#memQueueSize) {
+    if (this.#memQueue.length < this.#memQueueSize && this.#toDisk.length === 0) {
       this.#memQueue.push(msg);
     } else {
-      try {
-        this.#backend.put(msg);
-        this.#ctx.setHealth(null);
-      } catch (err) {
-        this.#ctx.setHealth(err as Error);
-        throw err;
-      }
+      // Once a batch spills, the rest of it follows on disk, in order.
+      this.#toDisk.push(msg);
+      if (this.#batchDepth > 0) return;
+      this.#flushToDisk();
     }
     if (clients.length > 0 && !noneReady) this.dispatch();
   }

@@ -127,14 +127,30 @@ export class Topic {
   putMessages(msgs: Message[]): void {
     if (this.#exiting) throw new Error("exiting");
     let toDisk: Message[] | null = null;
-    for (const msg of msgs) {
-      if (toDisk !== null || !this.#putInMemory(msg)) (toDisk ??= []).push(msg);
-      else this.#count(msg);
+    this.#beginBatch();
+    try {
+      for (const msg of msgs) {
+        if (toDisk !== null || !this.#putInMemory(msg)) (toDisk ??= []).push(msg);
+        else this.#count(msg);
+      }
+    } finally {
+      this.#endBatch();
     }
     if (toDisk !== null) {
       this.#writeToBackend(toDisk);
       for (const msg of toDisk) this.#count(msg);
     }
+  }
+
+  /** Channels write what a batch of messages sends to their disk queues once, at the end. */
+  #beginBatch(): void {
+    const chans = this.#channelList;
+    for (let i = 0; i < chans.length; i++) chans[i].beginBatch();
+  }
+
+  #endBatch(): void {
+    const chans = this.#channelList;
+    for (let i = 0; i < chans.length; i++) chans[i].endBatch();
   }
 
   pause(): void {
@@ -264,14 +280,19 @@ export class Topic {
     if (!this.#started || this.#paused || this.#exiting || this.#channelList.length === 0) return;
     let n = 0;
     let preferBackend = false;
-    while (n < DRAIN_BATCH) {
-      preferBackend = !preferBackend;
-      const msg = preferBackend
-        ? this.#backend.read() ?? this.#memQueue.shift()
-        : this.#memQueue.shift() ?? this.#backend.read();
-      if (msg === undefined) return;
-      this.#fanOut(msg);
-      n++;
+    this.#beginBatch();
+    try {
+      while (n < DRAIN_BATCH) {
+        preferBackend = !preferBackend;
+        const msg = preferBackend
+          ? this.#backend.read() ?? this.#memQueue.shift()
+          : this.#memQueue.shift() ?? this.#backend.read();
+        if (msg === undefined) return;
+        this.#fanOut(msg);
+        n++;
+      }
+    } finally {
+      this.#endBatch();
     }
     if (this.depth > 0) {
       this.#drainScheduled = true;

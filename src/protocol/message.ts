@@ -149,12 +149,13 @@ export function encodeMessageInto(msg: Message, out: Uint8Array, off: number): n
   writeUint32(out, off + 4, msg.tsLo);
   out[off + 8] = (msg.attempts >>> 8) & 0xff;
   out[off + 9] = msg.attempts & 0xff;
-  // ID and body are contiguous: one copy (a loop for short ones beats making a source view).
+  // ID and body are contiguous: one copy (a loop only for the shortest: past ~48 bytes set() of a
+  // short-lived view is faster on both engines).
   const n = MSG_ID_LENGTH + msg.len;
   const src = msg.data;
   const from = msg.off;
   const at = off + 10;
-  if (n <= 128) {
+  if (n <= 48) {
     for (let i = 0; i < n; i++) out[at + i] = src[from + i];
   } else {
     out.set(src.subarray(from, from + n), at);

@@ -1426,3 +1426,39 @@ runtimeTest(
     }
   },
 );
+
+runtimeTest(
+  "an MPUB that overflows a channel's memory queue goes to the channel's disk queue in MPUB order, and each message is delivered once",
+  async (rt) => {
+    const dir = await tempDir();
+    let a: NsqdProcess | undefined;
+    try {
+      a = await startNsqd(rt, [`--data-path=${dir}`, "--mem-queue-size=10"]);
+      await post(`${a.httpUrl}/topic/create?topic=t`);
+      await post(`${a.httpUrl}/channel/create?topic=t&channel=c`);
+      const pub = await a.connectV2();
+      const first = bodies("a", 100);
+      const second = bodies("b", 50);
+      await pub.mpub("t", first);
+      await pub.mpub("t", second);
+      const c = await channelStats(a!, "t", "c");
+      assert.equal(c.depth, 150);
+      assert.equal(c.backend_depth, 140, "10 in memory, the rest of both MPUBs on disk");
+      // The channel's data file holds the overflow in order (read with the independent reader).
+      const records = decodeRecords(await Deno.readFile(dataFile(dir, "t:c", 0)));
+      assert.deepEqual(records.map((r) => r.text), [...first.slice(10), ...second]);
+      const ids = records.map((r) => r.id);
+      for (let i = 1; i < ids.length; i++) assert.ok(ids[i] > ids[i - 1], "IDs increase in write order");
+      assert.ok(records.every((r) => r.attempts === 0));
+
+      const sub = await a.connectV2();
+      await sub.sub("t", "c");
+      await sub.rdy(200);
+      const got = await drain(sub, 150);
+      assertSameMultiset(got.map((m) => m.text), [...first, ...second], "delivered");
+      await waitChannel(a, "t", "c", (s) => s.depth === 0 && s.in_flight_count === 0, "drained");
+    } finally {
+      await cleanup(dir, a);
+    }
+  },
+);
