@@ -13,6 +13,7 @@ import {
   MSG_ID_LENGTH,
   readInt32,
 } from "../protocol/message.ts";
+import { copyBytes } from "../platform/bytes.ts";
 import { BodyArena } from "./body_arena.ts";
 import { DiskQueue } from "./disk_queue.ts";
 import type { Logger } from "./logger.ts";
@@ -46,7 +47,7 @@ export class DiskBackend implements BackendQueue {
     const n = len - 10;
     const at = this.#arena.alloc(n);
     const dst = this.#arena.buf;
-    dst.set(buf.subarray(off + 10, off + len), at);
+    copyBytes(buf, off + 10, off + len, dst, at);
     const attempts = (buf[off + 8] << 8) | buf[off + 9];
     return makeMessage(dst, at, n - MSG_ID_LENGTH, readInt32(buf, off), readInt32(buf, off + 4), attempts);
   };

@@ -6,6 +6,7 @@
  * (16 KiB) and large messages get their own buffer; with FIFO consumption slabs are freed as they
  * are drained.
  */
+import { copyBytes } from "../platform/bytes.ts";
 import type { GuidFactory } from "../protocol/guid.ts";
 import { makeMessage, type Message, MSG_ID_LENGTH, tsHiOf, tsLoOf } from "../protocol/message.ts";
 
@@ -53,13 +54,7 @@ export class BodyArena {
     const at = this.alloc(MSG_ID_LENGTH + n);
     const buf = this.buf;
     guid.writeNext(nowMs, buf, at);
-    const to = at + MSG_ID_LENGTH;
-    if (n <= 64) {
-      // Short bodies: a loop beats making a source view for set().
-      for (let i = 0; i < n; i++) buf[to + i] = src[start + i];
-    } else {
-      buf.set(src.subarray(start, end), to);
-    }
+    copyBytes(src, start, end, buf, at + MSG_ID_LENGTH);
     return makeMessage(buf, at, n, tsHi, tsLo);
   }
 }

@@ -8,6 +8,8 @@ export const MSG_ID_LENGTH = 16;
 /** Header bytes before the body: timestamp + attempts + id. */
 export const MESSAGE_HEADER_LENGTH = 8 + 2 + MSG_ID_LENGTH;
 
+import { copyBytes } from "../platform/bytes.ts";
+
 const TWO_32 = 4294967296;
 
 /**
@@ -149,17 +151,8 @@ export function encodeMessageInto(msg: Message, out: Uint8Array, off: number): n
   writeUint32(out, off + 4, msg.tsLo);
   out[off + 8] = (msg.attempts >>> 8) & 0xff;
   out[off + 9] = msg.attempts & 0xff;
-  // ID and body are contiguous: one copy (a loop only for the shortest: past ~48 bytes set() of a
-  // short-lived view is faster on both engines).
-  const n = MSG_ID_LENGTH + msg.len;
-  const src = msg.data;
-  const from = msg.off;
-  const at = off + 10;
-  if (n <= 48) {
-    for (let i = 0; i < n; i++) out[at + i] = src[from + i];
-  } else {
-    out.set(src.subarray(from, from + n), at);
-  }
+  // ID and body are contiguous: one copy.
+  copyBytes(msg.data, msg.off, msg.off + MSG_ID_LENGTH + msg.len, out, off + 10);
   return MESSAGE_HEADER_LENGTH + msg.len;
 }
 
