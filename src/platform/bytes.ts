@@ -25,5 +25,11 @@ const viaSubarray: CopyFn = (src, start, end, dst, at) => {
   dst.set(src.subarray(start, end), at);
 };
 
+/** Both implementations, for tests. */
+export const copyImplementations: Record<string, CopyFn> = {
+  bufferCopy: viaBufferCopy,
+  subarray: viaSubarray,
+};
+
 /** Copies `src[start..end)` to `dst` at `at` (both must have room; no overlap). */
 export const copyBytes: CopyFn = "Bun" in globalThis ? viaBufferCopy : viaSubarray;
