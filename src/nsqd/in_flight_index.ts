@@ -33,9 +33,20 @@ function keyOf(msg: Message): number {
   return k;
 }
 
+/** Smallest table: 64 slots. */
+const MIN_CAPACITY = 64;
+const EMPTY = -1;
+
+/**
+ * An open-addressing hash table (linear probing, backward-shift deletion) keyed by the ID hash:
+ * a Map<number, Message> churned by one add and one delete per message spent a large share of a
+ * consumer's CPU in rehashing; this table only grows or shrinks by doubling.
+ */
 export class InFlightIndex {
-  /** Hash → the message, or the messages sharing that hash (rare). */
-  #map = new Map<number, Message | Message[]>();
+  /** The key of each slot (an ID hash), or EMPTY. */
+  #keys = new Int32Array(MIN_CAPACITY).fill(EMPTY);
+  #vals: (Message | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
+  #mask = MIN_CAPACITY - 1;
   #size = 0;
 
   get size(): number {
@@ -45,18 +56,24 @@ export class InFlightIndex {
   /** The message whose ID is `id` (an ID string from REQ, TOUCH or the HTTP API). */
   get(id: string): Message | undefined {
     if (id.length !== 16) return undefined;
-    const e = this.#map.get(idHash(id));
-    if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return idEqualsString(e, id) ? e : undefined;
-    return e.find((m) => idEqualsString(m, id));
+    const h = idHash(id);
+    const keys = this.#keys;
+    const mask = this.#mask;
+    for (let i = h & mask; keys[i] !== EMPTY; i = (i + 1) & mask) {
+      if (keys[i] === h && idEqualsString(this.#vals[i]!, id)) return this.#vals[i];
+    }
+    return undefined;
   }
 
   /** The message whose ID is the 16 bytes at `buf[off]`. */
   getAt(buf: Uint8Array, off: number): Message | undefined {
-    const e = this.#map.get(idHashBytes(buf, off));
-    if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return idEquals(e, buf, off) ? e : undefined;
-    return e.find((m) => idEquals(m, buf, off));
+    const h = idHashBytes(buf, off);
+    const keys = this.#keys;
+    const mask = this.#mask;
+    for (let i = h & mask; keys[i] !== EMPTY; i = (i + 1) & mask) {
+      if (keys[i] === h && idEquals(this.#vals[i]!, buf, off)) return this.#vals[i];
+    }
+    return undefined;
   }
 
   has(id: string): boolean {
@@ -66,37 +83,69 @@ export class InFlightIndex {
   /** Adds a message; false (and nothing added) when a message with its ID is already in. */
   add(msg: Message): boolean {
     const h = keyOf(msg);
-    const e = this.#map.get(h);
-    if (e === undefined) this.#map.set(h, msg);
-    else if (Array.isArray(e)) {
-      if (e.some((m) => idEquals(m, msg.data, msg.off))) return false;
-      e.push(msg);
-    } else {
-      if (idEquals(e, msg.data, msg.off)) return false;
-      this.#map.set(h, [e, msg]);
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = h & mask;
+    for (; keys[i] !== EMPTY; i = (i + 1) & mask) {
+      if (keys[i] === h && idEquals(this.#vals[i]!, msg.data, msg.off)) return false;
     }
-    this.#size++;
+    keys[i] = h;
+    this.#vals[i] = msg;
+    if (++this.#size * 2 > keys.length) this.#resize(keys.length * 2);
     return true;
   }
 
   delete(msg: Message): void {
     const h = keyOf(msg);
-    const e = this.#map.get(h);
-    if (e === undefined) return;
-    if (!Array.isArray(e)) {
-      if (e !== msg) return;
-      this.#map.delete(h);
-    } else {
-      const i = e.indexOf(msg);
-      if (i < 0) return;
-      e.splice(i, 1);
-      if (e.length === 1) this.#map.set(h, e[0]);
+    const keys = this.#keys;
+    const vals = this.#vals;
+    const mask = this.#mask;
+    let i = h & mask;
+    for (;; i = (i + 1) & mask) {
+      if (keys[i] === EMPTY) return;
+      if (vals[i] === msg) break;
     }
+    // Backward-shift deletion: move later entries of the probe run into the hole so that every
+    // entry stays reachable from its home slot without tombstones.
+    let hole = i;
+    for (let j = (i + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {
+      const home = keys[j] & mask;
+      // Can the entry at j move to the hole (is the hole on its probe path home..j)?
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        keys[hole] = keys[j];
+        vals[hole] = vals[j];
+        hole = j;
+      }
+    }
+    keys[hole] = EMPTY;
+    vals[hole] = undefined;
     this.#size--;
+    if (keys.length > MIN_CAPACITY && this.#size * 8 < keys.length) this.#resize(keys.length / 2);
   }
 
   clear(): void {
-    this.#map.clear();
+    this.#keys = new Int32Array(MIN_CAPACITY).fill(EMPTY);
+    this.#vals = new Array(MIN_CAPACITY).fill(undefined);
+    this.#mask = MIN_CAPACITY - 1;
     this.#size = 0;
+  }
+
+  #resize(capacity: number): void {
+    const oldKeys = this.#keys;
+    const oldVals = this.#vals;
+    const keys = new Int32Array(capacity).fill(EMPTY);
+    const vals: (Message | undefined)[] = new Array(capacity).fill(undefined);
+    const mask = capacity - 1;
+    for (let k = 0; k < oldKeys.length; k++) {
+      const h = oldKeys[k];
+      if (h === EMPTY) continue;
+      let i = h & mask;
+      while (keys[i] !== EMPTY) i = (i + 1) & mask;
+      keys[i] = h;
+      vals[i] = oldVals[k];
+    }
+    this.#keys = keys;
+    this.#vals = vals;
+    this.#mask = mask;
   }
 }

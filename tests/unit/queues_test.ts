@@ -132,3 +132,48 @@ Deno.test("InFlightIndex finds messages by ID string and by ID bytes, and tells 
   index.clear();
   assert.equal(index.size, 0);
 });
+
+Deno.test("InFlightIndex agrees with a Map under random adds and deletes, with crowded hashes", async () => {
+  const { InFlightIndex } = await import("../../src/nsqd/in_flight_index.ts");
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const index = new InFlightIndex();
+  const model = new Map<string, Message>();
+  const all: Message[] = [];
+  let checked = 0;
+  for (let i = 0; i < 3000; i++) {
+    const m = createMessage(i.toString(16).padStart(16, "0"), new Uint8Array(0), 0);
+    // Few distinct keys: long probe runs, wrap-around and moves on delete are exercised.
+    if (i % 3 === 0) m.idKey = rand(40);
+    all.push(m);
+  }
+  for (let step = 0; step < 40_000; step++) {
+    const m = all[rand(all.length)];
+    const id = messageId(m);
+    if (rand(2) === 0) {
+      assert.equal(index.add(m), !model.has(id));
+      model.set(id, m);
+    } else {
+      index.delete(m);
+      model.delete(id);
+    }
+    assert.equal(index.size, model.size);
+    if (step % 97 === 0) {
+      for (const x of all) {
+        // (lookups by ID hash the ID: only for messages whose key was not forced)
+        if (x.idKey < 40 && x.idKey >= 0 && Number.parseInt(messageId(x), 16) % 3 === 0) continue;
+        const want = model.get(messageId(x));
+        assert.equal(index.getAt(x.data, x.off), want);
+        assert.equal(index.get(messageId(x)), want);
+        checked += want === undefined ? 0 : 1;
+      }
+    }
+  }
+  assert.ok(checked > 10_000, `lookups of present messages: ${checked}`);
+  for (const m of [...model.values()]) index.delete(m);
+  assert.equal(index.size, 0);
+  assert.equal(index.getAt(all[0].data, all[0].off), undefined);
+});
