@@ -7,8 +7,8 @@
  * delay and DPUB put them in the deferred queue. The nsqd-wide scan loop expires both queues.
  */
 import { type Message, messageTimestamp } from "../protocol/message.ts";
-import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isEphemeral } from "../protocol/names.ts";
+import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { InFlightIndex } from "./in_flight_index.ts";
 import { InFlightQueue } from "./in_flight_queue.ts";
@@ -210,12 +210,17 @@ export class Channel {
   processInFlightQueue(now: number): boolean {
     let dirty = false;
     let msg;
-    while ((msg = this.#inFlightPQ.peekAndShift(now)) !== undefined) {
-      dirty = true;
-      this.#inFlight.delete(msg);
-      this.timeoutCount++;
-      this.#clients.get(msg.clientId)?.timedOutMessage();
-      this.#putOrLog(msg);
+    this.beginBatch();
+    try {
+      while ((msg = this.#inFlightPQ.peekAndShift(now)) !== undefined) {
+        dirty = true;
+        this.#inFlight.delete(msg);
+        this.timeoutCount++;
+        this.#clients.get(msg.clientId)?.timedOutMessage();
+        this.#putOrLog(msg);
+      }
+    } finally {
+      this.endBatch();
     }
     return dirty;
   }
@@ -224,10 +229,15 @@ export class Channel {
   processDeferredQueue(now: number): boolean {
     let dirty = false;
     let msg;
-    while ((msg = this.#deferredPQ.peekAndShift(now)) !== undefined) {
-      dirty = true;
-      this.#deferred.delete(msg);
-      this.#putOrLog(msg);
+    this.beginBatch();
+    try {
+      while ((msg = this.#deferredPQ.peekAndShift(now)) !== undefined) {
+        dirty = true;
+        this.#deferred.delete(msg);
+        this.#putOrLog(msg);
+      }
+    } finally {
+      this.endBatch();
     }
     return dirty;
   }
