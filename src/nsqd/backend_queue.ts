@@ -39,7 +39,6 @@ export interface BackendQueue {
 /** A disk queue of encoded messages. */
 export class DiskBackend implements BackendQueue {
   readonly #dq: DiskQueue;
-  readonly #logger: Logger;
   /** Messages read back keep ID and body in slabs, as published ones do. */
   readonly #arena = new BodyArena();
   readonly #decode = (buf: Uint8Array, off: number, len: number): Message => {
@@ -53,7 +52,6 @@ export class DiskBackend implements BackendQueue {
   };
 
   constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {
-    this.#logger = logger;
     this.#dq = DiskQueue.open({
       name,
       dataPath,
