@@ -2,6 +2,7 @@
  * The broker's per-message CPU cost without sockets: `deno run -A bench/inproc.ts` (or `bun
  * bench/inproc.ts`). A real Nsqd in this process, fed by fake connections: MPUB batches of
  * 200 × 100 B into one topic with one channel, then a consumer (RDY 2500) that FINs every message.
+ * `--mem-queue-size=0` sends everything through the disk queues.
  * The figures are upper bounds for the socket benchmarks of `bench/run.ts` on the same runtime.
  */
 import { mkdtempSync } from "node:fs";
@@ -15,6 +16,11 @@ import { currentPlatform } from "../src/platform/mod.ts";
 import type { Conn, NetAddr } from "../src/platform/types.ts";
 
 const MESSAGES = 1_000_000;
+/** `--mem-queue-size=N` (default 1M: everything in memory; 0: everything through the disk queues). */
+const argv: string[] = (globalThis as { Deno?: { args: string[] } }).Deno?.args ??
+  (globalThis as unknown as { process: { argv: string[] } }).process.argv.slice(2);
+const memArg = argv.find((a) => a.startsWith("--mem-queue-size="));
+const MEM_QUEUE_SIZE = memArg === undefined ? MESSAGES : Number(memArg.split("=")[1]);
 const BATCH = 200;
 const SIZE = 100;
 
@@ -51,7 +57,7 @@ const nsqd = new Nsqd(platform, {
   ...defaultNsqdOptions("bench"),
   tcpAddress: "127.0.0.1:0",
   httpAddress: "",
-  memQueueSize: MESSAGES,
+  memQueueSize: MEM_QUEUE_SIZE,
   dataPath: mkdtempSync(join(tmpdir(), "nsqd-inproc-")),
   logLevel: LogLevel.error,
 });
@@ -118,8 +124,8 @@ while (received < MESSAGES) {
 const subMs = performance.now() - t;
 const runtime = "Bun" in globalThis ? "bun" : "deno";
 console.log(
-  `${runtime} in-process: publish ${Math.round(MESSAGES / pubMs * 1000)} msg/s, consume ${
-    Math.round(MESSAGES / subMs * 1000)
-  } msg/s`,
+  `${runtime} in-process, --mem-queue-size=${MEM_QUEUE_SIZE}: publish ${
+    Math.round(MESSAGES / pubMs * 1000)
+  } msg/s, consume ${Math.round(MESSAGES / subMs * 1000)} msg/s`,
 );
 await nsqd.close();

@@ -11,7 +11,7 @@ import { isEphemeral } from "../protocol/names.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { InFlightIndex } from "./in_flight_index.ts";
-import { InFlightQueue } from "./in_flight_queue.ts";
+import { DeadlineQueue, InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
 import { Quantile } from "./quantile.ts";
@@ -53,7 +53,7 @@ export class Channel {
   #memQueue: MessageQueue;
   #backend: BackendQueue;
   #inFlight = new InFlightIndex();
-  #inFlightPQ = new InFlightQueue();
+  #inFlightPQ = new DeadlineQueue();
   #deferred = new InFlightIndex();
   #deferredPQ = new InFlightQueue();
   #clients = new Map<number, Consumer>();

@@ -36,6 +36,8 @@ function keyOf(msg: Message): number {
 /** Smallest table: 64 slots. */
 const MIN_CAPACITY = 64;
 const EMPTY = -1;
+/** Tables up to this many slots are never shrunk. */
+const SHRINK_ABOVE = 65536;
 
 /**
  * An open-addressing hash table (linear probing, backward-shift deletion) keyed by the ID hash:
@@ -48,6 +50,12 @@ export class InFlightIndex {
   #vals: (Message | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
   #mask = MIN_CAPACITY - 1;
   #size = 0;
+  readonly #shrinkAbove: number;
+
+  /** `shrinkAbove`: tables up to this many slots are never shrunk (tests lower it). */
+  constructor(shrinkAbove = SHRINK_ABOVE) {
+    this.#shrinkAbove = shrinkAbove;
+  }
 
   get size(): number {
     return this.#size;
@@ -120,7 +128,11 @@ export class InFlightIndex {
     keys[hole] = EMPTY;
     vals[hole] = undefined;
     this.#size--;
-    if (keys.length > MIN_CAPACITY && this.#size * 8 < keys.length) this.#resize(keys.length / 2);
+    // Shrink lazily: an in-flight count that swings between 0 and the RDY total must not rehash on
+    // every swing (small tables are never shrunk; large ones once nearly empty).
+    if (keys.length > this.#shrinkAbove && this.#size * 32 < keys.length) {
+      this.#resize(Math.max(MIN_CAPACITY, keys.length / 4));
+    }
   }
 
   clear(): void {

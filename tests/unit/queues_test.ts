@@ -140,7 +140,7 @@ Deno.test("InFlightIndex agrees with a Map under random adds and deletes, with c
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return (seed >>> 8) % n;
   };
-  const index = new InFlightIndex();
+  const index = new InFlightIndex(64); // shrinks too
   const model = new Map<string, Message>();
   const all: Message[] = [];
   let checked = 0;
@@ -153,7 +153,9 @@ Deno.test("InFlightIndex agrees with a Map under random adds and deletes, with c
   for (let step = 0; step < 40_000; step++) {
     const m = all[rand(all.length)];
     const id = messageId(m);
-    if (rand(2) === 0) {
+    // Phases of mostly adds and mostly deletes: the table grows and shrinks.
+    const adding = Math.floor(step / 5000) % 2 === 0;
+    if (rand(10) < (adding ? 8 : 2)) {
       assert.equal(index.add(m), !model.has(id));
       model.set(id, m);
     } else {
@@ -176,4 +178,54 @@ Deno.test("InFlightIndex agrees with a Map under random adds and deletes, with c
   for (const m of [...model.values()]) index.delete(m);
   assert.equal(index.size, 0);
   assert.equal(index.getAt(all[0].data, all[0].off), undefined);
+});
+
+Deno.test("DeadlineQueue hands out the earliest deadline first, like a heap, for in-order and out-of-order pushes", async () => {
+  const { DeadlineQueue } = await import("../../src/nsqd/in_flight_queue.ts");
+  let seed = 99;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const q = new DeadlineQueue();
+  const live = new Set<Message>();
+  let clock = 1000;
+  let popped = 0;
+  for (let step = 0; step < 60_000; step++) {
+    const op = rand(10);
+    if (op < 5) {
+      // Mostly increasing deadlines (one timeout), sometimes an earlier one (TOUCH, another client).
+      clock += rand(3);
+      const m = msg(step, rand(8) === 0 ? clock - rand(500) : clock + 60);
+      q.push(m);
+      live.add(m);
+    } else if (op < 8 && live.size > 0) {
+      // FIN/REQ: usually one of the oldest, sometimes any.
+      const all = [...live];
+      const m = rand(3) === 0 ? all[rand(all.length)] : all[rand(Math.min(all.length, 4))];
+      q.remove(m);
+      live.delete(m);
+      assert.equal(m.index, -1);
+      q.remove(m); // twice: no effect
+    } else {
+      const now = clock + rand(100) - 40;
+      const m = q.peekAndShift(now);
+      const min = Math.min(...[...live].map((x) => x.pri));
+      if (m === undefined) assert.ok(live.size === 0 || min > now, `nothing due at ${now}, earliest ${min}`);
+      else {
+        assert.equal(m.pri, min, "the earliest comes out first");
+        assert.ok(m.pri <= now);
+        assert.ok(live.delete(m));
+        popped++;
+      }
+    }
+    assert.equal(q.length, live.size);
+    assert.equal(q.nextDeadline, live.size === 0 ? Infinity : Math.min(...[...live].map((x) => x.pri)));
+  }
+  assert.ok(popped > 1000, `popped ${popped}`);
+  const rest = q.drain();
+  assert.equal(rest.length, live.size);
+  assert.ok(rest.every((m) => live.has(m) && m.index === -1));
+  assert.equal(q.length, 0);
+  assert.equal(q.peekAndShift(Infinity), undefined);
 });
