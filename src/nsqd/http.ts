@@ -315,7 +315,7 @@ function textMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
   const msgs: Message[] = [];
   const arena = new BodyArena();
   const ns = nowNs();
-  const ms = Math.floor(ns / 1e6);
+  const [ms, hi, lo] = [Math.floor(ns / 1e6), tsHiOf(ns), tsLoOf(ns)];
   let start = 0;
   while (start < body.length) {
     let end = body.indexOf(10, start);
@@ -323,7 +323,7 @@ function textMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
     if (end < 0) end = body.length;
     if (end > start) {
       if (end - start > nsqd.options.maxMsgSize) throw new HttpError(413, "MSG_TOO_BIG");
-      msgs.push(arena.message(topic.guid, ms, body, start, end, tsHiOf(ns), tsLoOf(ns)));
+      msgs.push(arena.message(topic.guid, ms, body, start, end, hi, lo));
     }
     start = next;
   }
@@ -339,7 +339,7 @@ function binaryMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
   const msgs: Message[] = [];
   const arena = new BodyArena();
   const ns = nowNs();
-  const ms = Math.floor(ns / 1e6);
+  const [ms, hi, lo] = [Math.floor(ns / 1e6), tsHiOf(ns), tsLoOf(ns)];
   let off = 4;
   for (let i = 0; i < count; i++) {
     if (off + 4 > body.length) throw new HttpError(413, "BAD_MESSAGE");
@@ -347,7 +347,7 @@ function binaryMessages(nsqd: Nsqd, topic: Topic, body: Uint8Array): Message[] {
     off += 4;
     if (size <= 0 || size > o.maxMsgSize) throw new HttpError(413, "BAD_MESSAGE");
     if (off + size > body.length) throw new HttpError(413, "BAD_MESSAGE");
-    msgs.push(arena.message(topic.guid, ms, body, off, off + size, tsHiOf(ns), tsLoOf(ns)));
+    msgs.push(arena.message(topic.guid, ms, body, off, off + size, hi, lo));
     off += size;
   }
   return msgs;

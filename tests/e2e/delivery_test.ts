@@ -5,19 +5,20 @@
  */
 import assert from "node:assert/strict";
 import {
+  channelStats,
   concat,
   encodeCommand,
   encodeMpub,
-  eventually,
   type Frame,
   FRAME_ERROR,
   FRAME_MESSAGE,
   FRAME_RESPONSE,
   type NsqConn,
   type NsqdProcess,
-  type NsqMessage,
+  readMessages,
   runtimeTest,
-  type StatsJson,
+  topicStats,
+  until,
   withNsqd,
 } from "./harness.ts";
 
@@ -27,39 +28,6 @@ const decoder = new TextDecoder();
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls until `check` stops throwing (its last assertion error is reported on timeout). */
-async function until(what: string, check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> {
-  await eventually(
-    async () => {
-      await check();
-      return true;
-    },
-    timeoutMs,
-    what,
-  );
-}
-
-async function topicStats(nsqd: NsqdProcess, topic: string): Promise<StatsJson | undefined> {
-  const s = await nsqd.stats();
-  return (s.topics ?? []).find((t: StatsJson) => t.topic_name === topic);
-}
-
-async function channelStats(
-  nsqd: NsqdProcess,
-  topic: string,
-  channel: string,
-): Promise<StatsJson | undefined> {
-  const t = await topicStats(nsqd, topic);
-  return t?.channels.find((c: StatsJson) => c.channel_name === channel);
-}
-
-/** Reads `n` messages (skipping heartbeats). */
-async function readMessages(c: NsqConn, n: number, timeoutMs = 5000): Promise<NsqMessage[]> {
-  const out: NsqMessage[] = [];
-  while (out.length < n) out.push(await c.readMessage(timeoutMs));
-  return out;
 }
 
 /** Reads `n` non-heartbeat frames. */

@@ -655,3 +655,75 @@ export class LookupConn {
     this.raw.close();
   }
 }
+
+// ---- helpers shared by the HTTP and delivery suites ------------------------------------------------
+
+/** `X-NSQ-Content-Type` of the V1 (JSON) HTTP answers. */
+export const NSQ_HEADER = "nsq; version=1.0";
+export const JSON_TYPE = "application/json; charset=utf-8";
+
+/** An HTTP answer, its body read. */
+export interface Reply {
+  status: number;
+  text: string;
+  headers: Headers;
+}
+
+/** A V1 JSON error answer: `{"message": …}` with nsqd's content types. */
+export function assertV1Error(r: Reply, status: number, message: string, what = ""): void {
+  assert.deepEqual([r.status, r.text], [status, JSON.stringify({ message })], what);
+  assert.equal(r.headers.get("content-type"), JSON_TYPE, `content-type ${what}`);
+  assert.equal(r.headers.get("x-nsq-content-type"), NSQ_HEADER, `X-NSQ-Content-Type ${what}`);
+}
+
+/** Retries `check` until it stops throwing (or `timeoutMs` passes, naming `what`). */
+export async function until(
+  what: string,
+  check: () => Promise<void> | void,
+  timeoutMs = 5000,
+): Promise<void> {
+  await eventually(
+    async () => {
+      await check();
+      return true;
+    },
+    timeoutMs,
+    what,
+  );
+}
+
+/** A topic of `/stats`, or undefined. */
+export async function topicStats(nsqd: NsqdProcess, topic: string): Promise<StatsJson | undefined> {
+  const s = await nsqd.stats();
+  return (s.topics ?? []).find((t: StatsJson) => t.topic_name === topic);
+}
+
+/** A channel of `/stats`, or undefined. */
+export async function channelStats(
+  nsqd: NsqdProcess,
+  topic: string,
+  channel: string,
+): Promise<StatsJson | undefined> {
+  const t = await topicStats(nsqd, topic);
+  return t?.channels.find((c: StatsJson) => c.channel_name === channel);
+}
+
+/** The next `n` messages of a connection. */
+export async function readMessages(c: NsqConn, n: number, timeoutMs = 5000): Promise<NsqMessage[]> {
+  const out: NsqMessage[] = [];
+  while (out.length < n) out.push(await c.readMessage(timeoutMs));
+  return out;
+}
+
+/** A consumer subscribed to `topic`/`channel` with RDY `rdy`. */
+export async function consumer(
+  nsqd: NsqdProcess,
+  topic: string,
+  channel: string,
+  rdy: number,
+): Promise<NsqConn> {
+  const c = await nsqd.connectV2();
+  await c.sub(topic, channel);
+  await c.rdy(rdy);
+  return c;
+}

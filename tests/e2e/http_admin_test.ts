@@ -6,26 +6,23 @@
  */
 import assert from "node:assert/strict";
 import {
+  assertV1Error,
+  channelStats,
+  consumer,
   encodeCommand,
-  eventually,
-  type NsqConn,
+  JSON_TYPE,
+  NSQ_HEADER,
   type NsqdProcess,
-  type NsqMessage,
+  readMessages,
+  type Reply,
   runtimeTest,
   type StatsJson,
+  topicStats,
+  until,
   withNsqd,
 } from "./harness.ts";
 
-const NSQ_HEADER = "nsq; version=1.0";
-const JSON_TYPE = "application/json; charset=utf-8";
-
 // ---- local helpers ------------------------------------------------------------------------------
-
-interface Reply {
-  status: number;
-  text: string;
-  headers: Headers;
-}
 
 async function call(
   nsqd: NsqdProcess,
@@ -42,13 +39,6 @@ function post(nsqd: NsqdProcess, path: string): Promise<Reply> {
   return call(nsqd, "POST", path);
 }
 
-/** Asserts a V1 error: status, body exactly `{"message":"…"}`, JSON content type and the NSQ header. */
-function assertV1Error(r: Reply, status: number, message: string, what = ""): void {
-  assert.deepEqual([r.status, r.text], [status, JSON.stringify({ message })], what);
-  assert.equal(r.headers.get("content-type"), JSON_TYPE, `content-type ${what}`);
-  assert.equal(r.headers.get("x-nsq-content-type"), NSQ_HEADER, `X-NSQ-Content-Type ${what}`);
-}
-
 /** Asserts a V1 success without data: 200, an empty body and the NSQ header. */
 function assertEmptyOk(r: Reply, what = ""): void {
   assert.deepEqual([r.status, r.text], [200, ""], what);
@@ -62,45 +52,12 @@ function assertJsonOk(r: Reply, body: string, what = ""): void {
   assert.equal(r.headers.get("x-nsq-content-type"), NSQ_HEADER, `X-NSQ-Content-Type ${what}`);
 }
 
-/** Polls until `check` stops throwing (its last assertion error is reported on timeout). */
-async function until(what: string, check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> {
-  await eventually(
-    async () => {
-      await check();
-      return true;
-    },
-    timeoutMs,
-    what,
-  );
-}
-
-async function topicStats(nsqd: NsqdProcess, topic: string): Promise<StatsJson | undefined> {
-  const s = await nsqd.stats();
-  return (s.topics ?? []).find((t: StatsJson) => t.topic_name === topic);
-}
-
-async function channelStats(
-  nsqd: NsqdProcess,
-  topic: string,
-  channel: string,
-): Promise<StatsJson | undefined> {
-  const t = await topicStats(nsqd, topic);
-  return t?.channels.find((c: StatsJson) => c.channel_name === channel);
-}
-
 async function topicNames(nsqd: NsqdProcess): Promise<string[]> {
   return ((await nsqd.stats()).topics ?? []).map((t: StatsJson) => t.topic_name);
 }
 
 async function channelNames(nsqd: NsqdProcess, topic: string): Promise<string[] | undefined> {
   return (await topicStats(nsqd, topic))?.channels.map((c: StatsJson) => c.channel_name);
-}
-
-async function consumer(nsqd: NsqdProcess, topic: string, channel: string, rdy: number): Promise<NsqConn> {
-  const c = await nsqd.connectV2();
-  await c.sub(topic, channel);
-  await c.rdy(rdy);
-  return c;
 }
 
 /** Waits until the channel lists a client whose ready count is `rdy` (the RDY has been processed). */
@@ -112,12 +69,6 @@ async function untilReady(nsqd: NsqdProcess, topic: string, channel: string, rdy
       `clients ${JSON.stringify(ch?.clients)}`,
     );
   });
-}
-
-async function readMessages(c: NsqConn, n: number, timeoutMs = 5000): Promise<NsqMessage[]> {
-  const out: NsqMessage[] = [];
-  while (out.length < n) out.push(await c.readMessage(timeoutMs));
-  return out;
 }
 
 async function pub(nsqd: NsqdProcess, topic: string, body: string): Promise<void> {

@@ -4,29 +4,26 @@
  */
 import assert from "node:assert/strict";
 import {
+  assertV1Error,
   concat,
+  consumer,
   encodeCommand,
-  eventually,
   int32,
-  type NsqConn,
+  JSON_TYPE,
+  NSQ_HEADER,
   type NsqdProcess,
-  type NsqMessage,
+  readMessages,
+  type Reply,
   runtimeTest,
   type StatsJson,
+  topicStats,
+  until,
   withNsqd,
 } from "./harness.ts";
 
-const NSQ_HEADER = "nsq; version=1.0";
-const JSON_TYPE = "application/json; charset=utf-8";
 const TEXT_TYPE = "text/plain; charset=utf-8";
 
 // ---- local helpers ------------------------------------------------------------------------------
-
-interface Reply {
-  status: number;
-  text: string;
-  headers: Headers;
-}
 
 async function call(
   nsqd: NsqdProcess,
@@ -39,47 +36,10 @@ async function call(
   return { status: res.status, text, headers: res.headers };
 }
 
-/** Asserts a V1 error: status, body exactly `{"message":"…"}`, JSON content type and the NSQ header. */
-function assertV1Error(r: Reply, status: number, message: string, what = ""): void {
-  assert.deepEqual([r.status, r.text], [status, JSON.stringify({ message })], what);
-  assert.equal(r.headers.get("content-type"), JSON_TYPE, `content-type ${what}`);
-  assert.equal(r.headers.get("x-nsq-content-type"), NSQ_HEADER, `X-NSQ-Content-Type ${what}`);
-}
-
 /** Asserts a V1 text success `OK`. */
 function assertV1Ok(r: Reply, what = ""): void {
   assert.deepEqual([r.status, r.text], [200, "OK"], what);
   assert.equal(r.headers.get("x-nsq-content-type"), NSQ_HEADER, `X-NSQ-Content-Type ${what}`);
-}
-
-/** Polls until `check` stops throwing (its last assertion error is reported on timeout). */
-async function until(what: string, check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> {
-  await eventually(
-    async () => {
-      await check();
-      return true;
-    },
-    timeoutMs,
-    what,
-  );
-}
-
-async function topicStats(nsqd: NsqdProcess, topic: string): Promise<StatsJson | undefined> {
-  const s = await nsqd.stats();
-  return (s.topics ?? []).find((t: StatsJson) => t.topic_name === topic);
-}
-
-async function consumer(nsqd: NsqdProcess, topic: string, channel: string, rdy: number): Promise<NsqConn> {
-  const c = await nsqd.connectV2();
-  await c.sub(topic, channel);
-  await c.rdy(rdy);
-  return c;
-}
-
-async function readMessages(c: NsqConn, n: number, timeoutMs = 5000): Promise<NsqMessage[]> {
-  const out: NsqMessage[] = [];
-  while (out.length < n) out.push(await c.readMessage(timeoutMs));
-  return out;
 }
 
 /** A raw TCP connection (so its local port is known); what it is sent is written in one go. */

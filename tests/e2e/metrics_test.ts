@@ -6,14 +6,7 @@
  */
 import assert from "node:assert/strict";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import {
-  eventually,
-  type NsqConn,
-  type NsqdProcess,
-  runtimeTest,
-  type StatsJson,
-  withNsqd,
-} from "./harness.ts";
+import { type NsqConn, type NsqdProcess, runtimeTest, type StatsJson, until, withNsqd } from "./harness.ts";
 
 // ---- local helpers ------------------------------------------------------------------------------
 
@@ -61,18 +54,6 @@ function family(s: Scrape, name: string): Family {
   const fam = s.families.get(name);
   assert.ok(fam, `family ${name} missing in:\n${s.text}`);
   return fam;
-}
-
-/** Polls until `check` stops throwing (its last assertion error is reported on timeout). */
-async function until(what: string, check: () => Promise<void> | void, timeoutMs = 5000): Promise<void> {
-  await eventually(
-    async () => {
-      await check();
-      return true;
-    },
-    timeoutMs,
-    what,
-  );
 }
 
 async function channelStats(nsqd: NsqdProcess, topic: string, channel: string): Promise<StatsJson> {
