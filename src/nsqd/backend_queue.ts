@@ -15,7 +15,7 @@ import {
 } from "../protocol/message.ts";
 import { copyBytes } from "../platform/bytes.ts";
 import { BodyArena } from "./body_arena.ts";
-import { DiskQueue } from "./disk_queue.ts";
+import { DiskQueue, type ReadMark } from "./disk_queue.ts";
 import type { Logger } from "./logger.ts";
 import type { NsqdOptions } from "./options.ts";
 
@@ -34,6 +34,14 @@ export interface BackendQueue {
   close(): Promise<void>;
   /** Closes and removes every file. */
   delete(): Promise<void>;
+  /** Keeps the read position on disk where it is until `releaseSync` (see `DiskQueue.holdSync`). */
+  holdSync(): void;
+  /** Ends a hold; false if the sync it ran failed. */
+  releaseSync(): boolean;
+  /** The read position, to `rewind` to under a hold. */
+  mark(): ReadMark | undefined;
+  /** Reads again what was read since `mark` (under the same hold). */
+  rewind(mark: ReadMark | undefined): void;
 }
 
 /** A disk queue of encoded messages. */
@@ -96,6 +104,22 @@ export class DiskBackend implements BackendQueue {
   delete(): Promise<void> {
     return this.#dq.delete();
   }
+
+  holdSync(): void {
+    this.#dq.holdSync();
+  }
+
+  releaseSync(): boolean {
+    return this.#dq.releaseSync();
+  }
+
+  mark(): ReadMark {
+    return this.#dq.mark();
+  }
+
+  rewind(mark: ReadMark | undefined): void {
+    if (mark !== undefined) this.#dq.rewind(mark);
+  }
 }
 
 /** Drops what it is given (ephemeral topics and channels). */
@@ -115,4 +139,12 @@ export class DummyBackend implements BackendQueue {
   delete(): Promise<void> {
     return Promise.resolve();
   }
+  holdSync(): void {}
+  releaseSync(): boolean {
+    return true;
+  }
+  mark(): ReadMark | undefined {
+    return undefined;
+  }
+  rewind(_mark: ReadMark | undefined): void {}
 }

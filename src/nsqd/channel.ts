@@ -15,6 +15,10 @@ import { DeadlineQueue, InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
 import { Quantile } from "./quantile.ts";
+import { type HeldMessage, UnackedLog } from "./unacked_log.ts";
+
+/** A message whose put back on the disk queue failed (disk full) is tried again after this long. */
+const RETRY_MS = 1000;
 
 /** What a channel needs of a subscribed client. */
 export interface Consumer {
@@ -40,6 +44,11 @@ export interface ChannelContext {
   onEphemeralChannelEmpty(channel: Channel): void;
   /** The disk queue named `name` (`topic:channel`). */
   createBackend(name: string): BackendQueue;
+  /**
+   * Where the channel named `name` (`topic:channel`) keeps its unacknowledged log, and whether it should
+   * keep one (with `--mem-queue-size=0`); undefined when there is no data path for it (ephemeral).
+   */
+  unackedLog(name: string): { path: string; enabled: boolean } | undefined;
   /** Logs an error. */
   logError(msg: string): void;
 }
@@ -65,7 +74,18 @@ export class Channel {
   #exiting = false;
   /** Messages bound for the disk queue while a batch is open (see `beginBatch`). */
   #toDisk: Message[] = [];
+  /** Held messages among `#toDisk`: released from the log once written (see `#putHeld`). */
+  #releaseAfterWrite: Message[] = [];
   #batchDepth = 0;
+  /**
+   * With --mem-queue-size=0: every in-flight and deferred message is logged here until it is finished or back
+   * on the disk queue, so a crash loses none (see unacked_log.ts).
+   */
+  #log: UnackedLog | undefined;
+  #logFlushScheduled = false;
+  /** Disk-queue sync holds kept because the log could not be written (released by a retry). */
+  #logBlockedHolds = 0;
+  #logRetry: ReturnType<typeof setTimeout> | undefined;
 
   messageCount = 0;
   requeueCount = 0;
@@ -85,6 +105,105 @@ export class Channel {
     if (o.e2eProcessingLatencyPercentiles.length > 0) {
       this.e2eLatency = new Quantile(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
     }
+    if (!this.ephemeral) this.#openUnackedLog();
+  }
+
+  /**
+   * Reads back what a crash left in the unacknowledged log: messages that were in flight (or whose deferral
+   * is due) go back on the disk queue, attempts kept; deferred ones are deferred again until their due time.
+   * Then a fresh log holds the deferred ones (or, when the log is off, they go on the disk queue too).
+   */
+  #openUnackedLog(): void {
+    const where = this.#ctx.unackedLog(`${this.topicName}:${this.name}`);
+    if (where === undefined) return;
+    const logError = (msg: string) => this.#ctx.logError(`CHANNEL(${this.name}): ${msg}`);
+    const recovered = UnackedLog.recover(where.path, (_level, msg) => logError(msg));
+    const now = Date.now();
+    const requeue: Message[] = [];
+    const defer: HeldMessage[] = [];
+    for (const h of recovered) {
+      if (where.enabled && h.dueWallMs > now) defer.push(h);
+      else requeue.push(h.msg);
+    }
+    try {
+      if (requeue.length > 0) this.#backend.putMany(requeue);
+    } catch (err) {
+      // Keep them held (and logged) and try the disk queue again shortly.
+      logError(`failed to requeue ${requeue.length} unacknowledged messages - ${err}`);
+      if (!where.enabled) return; // the old log stays as it is for the next start
+      for (const msg of requeue) defer.push({ msg, dueWallMs: now + RETRY_MS });
+    }
+    if (!where.enabled) {
+      UnackedLog.create(where.path, [], this.#logOptions(logError)).close(true);
+      return;
+    }
+    for (const h of defer) {
+      this.#deferred.add(h.msg);
+      h.msg.pri = smallInt(monoMs() + Math.max(0, h.dueWallMs - now));
+      this.#deferredPQ.push(h.msg);
+    }
+    this.#log = UnackedLog.create(where.path, defer, this.#logOptions(logError));
+  }
+
+  #logOptions(logError: (msg: string) => void) {
+    return {
+      sync: this.#ctx.options.syncEvery <= 1,
+      live: () => this.#heldMessages(),
+      log: (_level: "warn" | "error", msg: string) => logError(msg),
+    };
+  }
+
+  /** Every in-flight and deferred message with its due time (for a rewrite of the log). */
+  #heldMessages(): HeldMessage[] {
+    const out: HeldMessage[] = [];
+    this.#inFlight.forEach((msg) => out.push({ msg, dueWallMs: 0 }));
+    const wallNow = Date.now();
+    const monoNow = monoMs();
+    this.#deferred.forEach((msg) => out.push({ msg, dueWallMs: wallNow + Math.max(0, msg.pri - monoNow) }));
+    return out;
+  }
+
+  /** Writes what was logged (see `UnackedLog.flush`); a failure is reported through health. */
+  #flushLog(): boolean {
+    const log = this.#log;
+    if (log === undefined || !log.dirty) return true;
+    try {
+      log.flush();
+      return true;
+    } catch (err) {
+      this.#ctx.setHealth(err as Error);
+      this.#ctx.logError(`CHANNEL(${this.name}): failed to write the unacknowledged log - ${err}`);
+      return false;
+    }
+  }
+
+  #scheduleLogFlush(): void {
+    if (this.#logFlushScheduled) return;
+    this.#logFlushScheduled = true;
+    queueMicrotask(() => {
+      this.#logFlushScheduled = false;
+      if (!this.#flushLog()) this.#retryLogLater();
+    });
+  }
+
+  /** The log could not be written: try again shortly; until then the disk queue's read position stays put. */
+  #retryLogLater(): void {
+    if (this.#logRetry !== undefined || this.#exiting) return;
+    this.#logRetry = setTimeout(() => {
+      this.#logRetry = undefined;
+      if (this.#exiting) return;
+      if (!this.#flushLog()) return this.#retryLogLater();
+      this.#ctx.setHealth(null);
+      for (; this.#logBlockedHolds > 0; this.#logBlockedHolds--) this.#backend.releaseSync();
+    }, RETRY_MS);
+  }
+
+  /** A held message is safe again (finished, dropped, or written back to the disk queue). */
+  #release(msg: Message): void {
+    const log = this.#log;
+    if (log === undefined) return;
+    log.release(msg);
+    this.#scheduleLogFlush();
   }
 
   get paused(): boolean {
@@ -123,6 +242,11 @@ export class Channel {
   putMessageDeferred(msg: Message, deferMs: number): void {
     this.messageCount++;
     this.#startDeferredTimeout(msg, deferMs);
+    const log = this.#log;
+    if (log === undefined) return;
+    log.hold(msg, Date.now() + deferMs);
+    // Logged before the publisher hears OK (in a batch, `endBatch` writes it).
+    if (this.#batchDepth === 0) log.flush();
   }
 
   addClient(client: Consumer): void {
@@ -159,6 +283,9 @@ export class Channel {
     if (clients.length === 0) return;
     this.#dispatching = true;
     holdClock();
+    // With the log, the read position may reach the disk only once what was read is logged as in flight.
+    const log = this.#log;
+    if (log !== undefined) this.#backend.holdSync();
     try {
       while (this.#memQueue.length > 0 || this.#backend.depth > 0) {
         const client = this.#nextReadyClient(clients);
@@ -170,6 +297,13 @@ export class Channel {
     } finally {
       releaseClock();
       this.#dispatching = false;
+      if (log !== undefined) {
+        if (this.#flushLog()) this.#backend.releaseSync();
+        else {
+          this.#logBlockedHolds++;
+          this.#retryLogLater();
+        }
+      }
     }
   }
 
@@ -177,6 +311,7 @@ export class Channel {
     const msg = this.#popInFlight(clientId, id);
     this.#inFlightPQ.remove(msg);
     this.e2eLatency?.insert(messageTimestamp(msg));
+    this.#release(msg);
     return msg;
   }
 
@@ -187,10 +322,16 @@ export class Channel {
     this.requeueCount++;
     if (timeoutMs === 0) {
       if (this.#exiting) throw new Error("exiting");
-      this.#put(msg);
+      this.#putHeld(msg);
       return;
     }
     this.#startDeferredTimeout(msg, timeoutMs);
+    const log = this.#log;
+    if (log !== undefined) {
+      log.release(msg);
+      log.hold(msg, Date.now() + timeoutMs);
+      this.#scheduleLogFlush();
+    }
   }
 
   /** TOUCH: a new deadline of now + msgTimeout, capped at delivery + --max-msg-timeout. */
@@ -249,6 +390,11 @@ export class Channel {
 
   /** Drops every queued, in-flight and deferred message and the disk queue's files (`/channel/empty`). */
   empty(): void {
+    try {
+      this.#log?.clear();
+    } catch (err) {
+      this.#ctx.logError(`CHANNEL(${this.name}): failed to clear the unacknowledged log - ${err}`);
+    }
     this.#inFlight.clear();
     this.#inFlightPQ.drain();
     this.#deferred.clear();
@@ -256,14 +402,18 @@ export class Channel {
     for (const client of this.#clientList) client.emptyInFlight();
     this.#memQueue.clear();
     this.#toDisk = [];
+    this.#releaseAfterWrite = [];
     this.#backend.empty();
   }
 
   /** Deletes the channel: its clients are disconnected, its messages and files dropped. */
   delete(): void {
     this.#exiting = true;
+    clearTimeout(this.#logRetry);
     for (const client of [...this.#clientList]) client.closeForChannelDelete();
     this.empty();
+    this.#log?.close(true);
+    this.#log = undefined;
     this.#backend.delete().catch((err) => this.#ctx.logError(`CHANNEL(${this.name}): delete - ${err}`));
   }
 
@@ -278,14 +428,21 @@ export class Channel {
     msgs.push(...this.#inFlightPQ.drain(), ...this.#deferredPQ.drain());
     this.#inFlight.clear();
     this.#deferred.clear();
+    clearTimeout(this.#logRetry);
+    let saved = true;
     if (msgs.length > 0) {
       try {
         this.#backend.putMany(msgs);
       } catch (err) {
+        saved = false;
         this.#ctx.logError(`CHANNEL(${this.name}): failed to write messages to backend - ${err}`);
       }
     }
     await this.#backend.close();
+    // Everything is on the disk queue now (upstream's layout); if it could not be, the log keeps them.
+    if (!saved) this.#flushLog();
+    this.#log?.close(saved);
+    this.#log = undefined;
   }
 
   /**
@@ -297,27 +454,55 @@ export class Channel {
     this.#batchDepth++;
   }
 
-  /** Closes a batch: writes what it sent to disk (errors go to health, as a failed put does). */
-  endBatch(): void {
-    if (--this.#batchDepth > 0 || this.#toDisk.length === 0) return;
+  /**
+   * Closes a batch: writes what it sent to disk, and what it logged (errors go to health, as a failed put
+   * does). Returns false when a write failed (the batch's disk-bound messages are then not stored).
+   */
+  endBatch(): boolean {
+    if (--this.#batchDepth > 0) return true;
+    let ok = this.#flushLog();
+    if (this.#toDisk.length === 0) return ok;
     try {
       this.#flushToDisk();
     } catch (err) {
+      ok = false;
       this.#ctx.logError(`CHANNEL(${this.name}): failed to write messages to backend - ${err}`);
     }
     if (this.#clientList.length > 0) this.dispatch();
+    return ok;
   }
 
   #flushToDisk(): void {
     const msgs = this.#toDisk;
     this.#toDisk = [];
+    const held = this.#releaseAfterWrite;
+    if (held.length > 0) this.#releaseAfterWrite = [];
     try {
       this.#backend.putMany(msgs);
       this.#ctx.setHealth(null);
     } catch (err) {
       this.#ctx.setHealth(err as Error);
+      // Held messages stay held (and logged) and are tried again shortly.
+      for (const m of held) this.#deferForRetry(m);
       throw err;
     }
+    // Released before anything can deliver them again (a later hold of the same ID must come after).
+    for (const m of held) this.#release(m);
+  }
+
+  /**
+   * Puts back a message that was in flight or deferred (REQ, timeout, due): with the log it stays held
+   * until it is on the disk queue.
+   */
+  #putHeld(msg: Message): void {
+    if (this.#log !== undefined) this.#releaseAfterWrite.push(msg);
+    this.#put(msg);
+  }
+
+  #deferForRetry(msg: Message): void {
+    try {
+      this.#startDeferredTimeout(msg, RETRY_MS);
+    } catch { /* already deferred */ }
   }
 
   #put(msg: Message): void {
@@ -350,7 +535,7 @@ export class Channel {
   /** A put from the scan loop: a disk error is reported through health and logged, not thrown. */
   #putOrLog(msg: Message): void {
     try {
-      this.#put(msg);
+      this.#putHeld(msg);
     } catch (err) {
       this.#ctx.logError(`CHANNEL(${this.name}): failed to put message - ${err}`);
     }
@@ -381,6 +566,8 @@ export class Channel {
     msg.pri = smallInt(now + timeoutMs);
     if (!this.#inFlight.add(msg)) throw new Error("ID already in flight");
     this.#inFlightPQ.push(msg);
+    // Written before the disk queue's read position moves past it (dispatch holds that sync).
+    this.#log?.hold(msg, 0);
   }
 
   /** FIN of the ID at `buf[off..off+16)` (the FIN fast path: no ID string is made). */
@@ -391,6 +578,7 @@ export class Channel {
     this.#inFlight.delete(msg);
     this.#inFlightPQ.remove(msg);
     this.e2eLatency?.insert(messageTimestamp(msg));
+    this.#release(msg);
     return msg;
   }
 

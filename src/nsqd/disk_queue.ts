@@ -85,6 +85,15 @@ interface Snapshot {
   writeFd: number | undefined;
 }
 
+/** A read position to go back to (see `DiskQueue.rewind`). */
+export interface ReadMark {
+  readonly generation: number;
+  readonly reads: number;
+  readonly readFileNum: number;
+  readonly readPos: number;
+  readonly pendingDeletes: number;
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -156,6 +165,12 @@ export class DiskQueue {
 
   #exiting = false;
   #closePromise: Promise<void> | undefined;
+  /** While > 0 no metadata is persisted (see `holdSync`). */
+  #holds = 0;
+  /** Records written since their data was last fdatasynced. */
+  #dataDirty = false;
+  /** Records read so far (for `mark`/`rewind`). */
+  #reads = 0;
 
   private constructor(opts: DiskQueueOptions) {
     this.#opts = opts;
@@ -207,11 +222,14 @@ export class DiskQueue {
         );
       }
     }
+    let synced = false;
     try {
       this.#write(count, sizeOf, encode);
     } finally {
-      this.#afterChange();
+      synced = this.#afterChange();
     }
+    // With syncEvery <= 1 a put returns only once it is on disk: the caller must not acknowledge it otherwise.
+    if (!synced) throw new Error("failed to sync");
   }
 
   /**
@@ -240,6 +258,48 @@ export class DiskQueue {
   /** Records written and not yet read (go-diskqueue's depth, persisted in the metadata). */
   get depth(): number {
     return this.#depth;
+  }
+
+  /**
+   * Until the matching `releaseSync()`, no metadata is persisted, so the read position on disk stays where it
+   * was: records read meanwhile come back after a crash unless the holder has made them safe elsewhere first
+   * (a channel's disk queue, the unacknowledged log). Puts still fdatasync their data with `syncEvery <= 1`
+   * (a restart finds records past the persisted write position). Holds nest.
+   */
+  holdSync(): void {
+    this.#holds++;
+  }
+
+  /** Ends a hold; the sync it postponed runs now (blocking with `syncEvery <= 1`). Returns false if it failed. */
+  releaseSync(): boolean {
+    if (this.#holds > 0 && --this.#holds === 0) return this.#afterChange();
+    return true;
+  }
+
+  /** The read position now, to `rewind` to while a hold keeps it from being persisted. */
+  mark(): ReadMark {
+    return {
+      generation: this.#generation,
+      reads: this.#reads,
+      readFileNum: this.#readFileNum,
+      readPos: this.#readPos,
+      pendingDeletes: this.#pendingDeletes.length,
+    };
+  }
+
+  /**
+   * Puts the reader back to `m` (taken under the same, still open, hold): the records read since are read
+   * again. For a hand-over that could not be completed (the next queue's write failed).
+   */
+  rewind(m: ReadMark): void {
+    if (m.generation !== this.#generation || this.#holds === 0) return;
+    if (this.#readFileNum !== m.readFileNum) this.#closeReadFile();
+    this.#readEnd = undefined;
+    this.#readFileNum = m.readFileNum;
+    this.#readPos = m.readPos;
+    this.#depth += this.#reads - m.reads;
+    this.#reads = m.reads;
+    this.#pendingDeletes.length = Math.min(this.#pendingDeletes.length, m.pendingDeletes);
   }
 
   /**
@@ -272,6 +332,7 @@ export class DiskQueue {
         0;
     this.#unsynced = 0;
     this.#needSync = false;
+    this.#dataDirty = false;
     if (firstErr !== undefined) throw firstErr;
   }
 
@@ -457,6 +518,7 @@ export class DiskQueue {
     this.#writePos += bytes;
     this.#depth += to - from;
     this.#unsynced += to - from;
+    this.#dataDirty = true;
   }
 
   #openWriteFile(): void {
@@ -526,6 +588,7 @@ export class DiskQueue {
       }
       this.#readPos += 4 + record;
       this.#depth--;
+      this.#reads++;
       this.#unsynced++;
       if (older && this.#readPos >= end!) this.#moveToNextReadFile();
       this.#checkTailCorruption();
@@ -682,17 +745,33 @@ export class DiskQueue {
 
   // ---- syncing ----
 
-  /** After every operation: sync now (syncEvery <= 1), start a background sync, or arm the timer. */
-  #afterChange(): void {
-    if (this.#exiting) return;
+  /**
+   * After every operation: sync now (syncEvery <= 1), start a background sync, or arm the timer. Under a hold,
+   * only the data of a blocking put is fdatasynced. Returns false when a blocking sync failed.
+   */
+  #afterChange(): boolean {
+    if (this.#exiting) return true;
     const dirty = this.#unsynced > 0 || this.#needSync;
-    if (!dirty) return;
-    if (this.#opts.syncEvery <= 1) {
-      this.#syncBlocking(this.#snapshot(false));
-      return;
-    }
+    if (!dirty) return true;
+    if (this.#holds > 0) return this.#opts.syncEvery <= 1 ? this.#syncData() : true;
+    if (this.#opts.syncEvery <= 1) return this.#syncBlocking(this.#snapshot(false));
     if (!this.#syncFailed && (this.#needSync || this.#unsynced >= this.#opts.syncEvery)) this.#startSync();
     else this.#armTimer();
+    return true;
+  }
+
+  /** fdatasyncs what was written (rolled files and the write file), without touching the metadata. */
+  #syncData(): boolean {
+    if (!this.#dataDirty) return true;
+    try {
+      for (const fd of this.#rolledFds) fdatasyncSync(fd);
+      if (this.#writeFd !== undefined) fdatasyncSync(this.#writeFd);
+      this.#dataDirty = false;
+      return true;
+    } catch (err) {
+      this.#log("error", `DISKQUEUE(${this.#opts.name}) failed to sync - ${errorText(err)}`);
+      return false;
+    }
   }
 
   #armTimer(): void {
@@ -711,6 +790,10 @@ export class DiskQueue {
   /** Starts a background sync unless one is running (its completion looks again). */
   #startSync(): void {
     if (this.#syncing !== undefined || this.#exiting) return;
+    if (this.#holds > 0) {
+      this.#needSync = true; // releaseSync() syncs
+      return;
+    }
     const snap = this.#snapshot(true);
     this.#syncing = this.#syncAsync(snap).then((ok) => {
       this.#syncing = undefined;
@@ -726,6 +809,7 @@ export class DiskQueue {
     this.#clearTimer();
     this.#unsynced = 0;
     this.#needSync = false;
+    this.#dataDirty = false;
     const writeFd = this.#writeFd;
     if (markBusy && writeFd !== undefined) this.#busyFds.add(writeFd);
     return {

@@ -135,6 +135,15 @@ export class InFlightIndex {
     }
   }
 
+  /** Calls `fn` with every message (in table order). */
+  forEach(fn: (msg: Message) => void): void {
+    const vals = this.#vals;
+    for (let i = 0; i < vals.length; i++) {
+      const m = vals[i];
+      if (m !== undefined) fn(m);
+    }
+  }
+
   clear(): void {
     this.#keys = new Int32Array(MIN_CAPACITY).fill(EMPTY);
     this.#vals = new Array(MIN_CAPACITY).fill(undefined);

@@ -5,6 +5,7 @@
  */
 import type { Conn, DirLock, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { nowNs } from "../protocol/message.ts";
 import { newMessage } from "./body_arena.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
@@ -79,6 +80,10 @@ export class Nsqd {
       onEphemeralTopicEmpty: (topic) => this.deleteExistingTopic(topic.name),
       onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
       createBackend: (name) => new DiskBackend(name, this.dataPath, options, this.logger),
+      unackedLog: (name) => ({
+        path: join(this.dataPath, `${name}.unacked.dat`),
+        enabled: options.memQueueSize === 0,
+      }),
       logError: (msg) => this.logger.error(msg),
     };
     this.#metadata = new MetadataWriter(

@@ -21,11 +21,15 @@ export interface TopicContext {
   onChannelChange(topic: Topic, channel: Channel, created: boolean): void;
   /** The disk queue named `name` (the topic, or `topic:channel`). */
   createBackend(name: string): BackendQueue;
+  /** Where a channel keeps its unacknowledged log (see `ChannelContext.unackedLog`). */
+  unackedLog(name: string): { path: string; enabled: boolean } | undefined;
   logError(msg: string): void;
 }
 
 /** Messages fanned out per turn of the event loop when a backlog drains, so other work runs too. */
 const DRAIN_BATCH = 4096;
+/** A backlog whose hand-over to the channels failed (disk full) is tried again after this long. */
+const RETRY_MS = 1000;
 
 export class Topic {
   readonly name: string;
@@ -43,6 +47,9 @@ export class Topic {
   #started = false;
   #drainScheduled = false;
   #channelCtx: ChannelContext;
+  /** Whether the last message `#putInMemory` handed to the channels was stored by every one. */
+  #fanOutOk = true;
+  #lastFanOutError: Error | undefined;
 
   messageCount = 0;
   messageBytes = 0;
@@ -60,6 +67,7 @@ export class Topic {
       setHealth: (err) => ctx.setHealth(err),
       onEphemeralChannelEmpty: (channel) => this.deleteExistingChannel(channel.name),
       createBackend: (backendName) => ctx.createBackend(backendName),
+      unackedLog: (channelName) => ctx.unackedLog(channelName),
       logError: (msg) => ctx.logError(msg),
     };
   }
@@ -120,6 +128,11 @@ export class Topic {
     this.#count(msg);
   }
 
+  /** A channel's write failed while this publish was fanned out: the publisher must not hear OK. */
+  #fanOutFailed(): never {
+    throw this.#lastFanOutError ?? new Error("failed to write to a channel");
+  }
+
   /**
    * Publishes several messages; those put before a failure stay queued, as upstream. Messages bound
    * for the disk queue are written together (one write for an MPUB).
@@ -127,15 +140,19 @@ export class Topic {
   putMessages(msgs: Message[]): void {
     if (this.#exiting) throw new Error("exiting");
     let toDisk: Message[] | null = null;
+    let ok = true;
     this.#beginBatch();
     try {
       for (const msg of msgs) {
-        if (toDisk !== null || !this.#putInMemory(msg)) (toDisk ??= []).push(msg);
-        else this.#count(msg);
+        if (toDisk !== null) toDisk.push(msg);
+        else if (!this.#putInMemory(msg)) toDisk = [msg];
+        else if (this.#fanOutOk) this.#count(msg);
+        else ok = false;
       }
     } finally {
-      this.#endBatch();
+      ok = this.#endBatch() && ok;
     }
+    if (!ok) this.#fanOutFailed();
     if (toDisk !== null) {
       this.#writeToBackend(toDisk);
       for (const msg of toDisk) this.#count(msg);
@@ -148,9 +165,12 @@ export class Topic {
     for (let i = 0; i < chans.length; i++) chans[i].beginBatch();
   }
 
-  #endBatch(): void {
+  /** Returns false when a channel failed to write what the batch sent it. */
+  #endBatch(): boolean {
     const chans = this.#channelList;
-    for (let i = 0; i < chans.length; i++) chans[i].endBatch();
+    let ok = true;
+    for (let i = 0; i < chans.length; i++) ok = chans[i].endBatch() && ok;
+    return ok;
   }
 
   pause(): void {
@@ -207,6 +227,7 @@ export class Topic {
 
   #put(msg: Message): void {
     if (!this.#putInMemory(msg)) this.#writeToBackend([msg]);
+    else if (!this.#fanOutOk) this.#fanOutFailed();
   }
 
   #count(msg: Message): void {
@@ -215,18 +236,21 @@ export class Topic {
   }
 
   /**
-   * Hands a message straight to the channels when nothing waits, or queues it in memory; false when
-   * it must go to the disk queue. With --mem-queue-size=0 a durable topic writes every message to disk
-   * (upstream 1.3.0, #1376), except deferred ones, which keep their deferral only if handed over now.
+   * Hands a message straight to the channels when nothing waits (`#fanOutOk` then says whether every
+   * channel took it), or queues it in memory; false when it must go to the topic's disk queue. With
+   * --mem-queue-size=0 every message of a durable topic is on disk before it is acknowledged (upstream
+   * 1.3.0, #1376): handed over, it is in each channel's disk queue (or unacknowledged log) already, so
+   * no hand-over from the topic's disk queue is left for a crash to interrupt.
    */
   #putInMemory(msg: Message): boolean {
     if (
       this.#started && this.#channelList.length > 0 && !this.#paused && this.#memQueue.length === 0 &&
-      this.#backend.depth === 0 && (this.#memQueueSize > 0 || this.ephemeral || msg.deferMs !== 0)
+      this.#backend.depth === 0
     ) {
-      this.#fanOut(msg);
+      this.#fanOutOk = this.#fanOut(msg);
       return true;
     }
+    this.#fanOutOk = true;
     if (this.#memQueue.length < this.#memQueueSize) {
       this.#memQueue.push(msg);
       return true;
@@ -246,8 +270,12 @@ export class Topic {
     this.#scheduleDrain();
   }
 
-  /** Copies a message to every channel: the first gets the original, the others copies. */
-  #fanOut(msg: Message): void {
+  /**
+   * Copies a message to every channel: the first gets the original, the others copies. Returns false when
+   * a channel could not store it (reported through health; the other channels still get it, as upstream).
+   */
+  #fanOut(msg: Message): boolean {
+    let ok = true;
     const chans = this.#channelList;
     // The first channel may deliver (and count an attempt on) the original before the others
     // are copied: copy from the attempts it had on arrival.
@@ -256,16 +284,15 @@ export class Topic {
       const m = i === 0 ? msg : copyMessage(msg);
       m.attempts = attempts;
       const channel = chans[i];
-      if (m.deferMs !== 0) {
-        channel.putMessageDeferred(m, m.deferMs);
-      } else {
-        try {
-          channel.putMessage(m);
-        } catch {
-          // Reported through health; upstream logs and goes on with the other channels.
-        }
+      try {
+        if (m.deferMs !== 0) channel.putMessageDeferred(m, m.deferMs);
+        else channel.putMessage(m);
+      } catch (err) {
+        ok = false;
+        this.#lastFanOutError = err as Error;
       }
     }
+    return ok;
   }
 
   #scheduleDrain(): void {
@@ -274,27 +301,44 @@ export class Topic {
     queueMicrotask(() => this.#drain());
   }
 
-  /** Fans out the backlog in batches, yielding to the event loop between them. */
+  /**
+   * Fans out the backlog in batches, yielding to the event loop between them. The topic's disk queue keeps
+   * its read position on disk until the channels have written the batch: a crash in between brings the
+   * batch back (at least once) instead of losing it; a failed write puts the reader back and tries later.
+   */
   #drain(): void {
     this.#drainScheduled = false;
     if (!this.#started || this.#paused || this.#exiting || this.#channelList.length === 0) return;
     let n = 0;
     let preferBackend = false;
+    let ok = true;
+    let more = true;
+    const backend = this.#backend;
+    backend.holdSync();
+    const mark = backend.mark();
     this.#beginBatch();
     try {
       while (n < DRAIN_BATCH) {
         preferBackend = !preferBackend;
         const msg = preferBackend
-          ? this.#backend.read() ?? this.#memQueue.shift()
-          : this.#memQueue.shift() ?? this.#backend.read();
-        if (msg === undefined) return;
-        this.#fanOut(msg);
+          ? backend.read() ?? this.#memQueue.shift()
+          : this.#memQueue.shift() ?? backend.read();
+        if (msg === undefined) {
+          more = false;
+          break;
+        }
+        ok = this.#fanOut(msg) && ok;
         n++;
       }
     } finally {
-      this.#endBatch();
+      ok = this.#endBatch() && ok;
+      if (!ok) backend.rewind(mark);
+      backend.releaseSync();
     }
-    if (this.depth > 0) {
+    if (!ok) {
+      this.#drainScheduled = true;
+      setTimeout(() => this.#drain(), RETRY_MS);
+    } else if (more && this.depth > 0) {
       this.#drainScheduled = true;
       setTimeout(() => this.#drain(), 0);
     }
