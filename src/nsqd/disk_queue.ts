@@ -222,14 +222,26 @@ export class DiskQueue {
         );
       }
     }
+    const fileNum = this.#writeFileNum;
+    const pos = this.#writePos;
+    const depth = this.#depth;
     let synced = false;
     try {
       this.#write(count, sizeOf, encode);
     } finally {
       synced = this.#afterChange();
     }
-    // With syncEvery <= 1 a put returns only once it is on disk: the caller must not acknowledge it otherwise.
-    if (!synced) throw new Error("failed to sync");
+    if (synced) return;
+    // With syncEvery <= 1 a put returns only once it is on disk: the caller must not acknowledge it otherwise,
+    // and what it refuses is taken back (unless the put rolled to a new file), so a retry does not duplicate it.
+    if (this.#writeFileNum === fileNum && this.#writeFd !== undefined) {
+      try {
+        ftruncateSync(this.#writeFd, pos);
+        this.#depth = depth;
+        this.#writePos = pos;
+      } catch { /* the records stay queued */ }
+    }
+    throw new Error("failed to sync");
   }
 
   /**
