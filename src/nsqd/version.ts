@@ -7,7 +7,7 @@
  *   as upstream: nsqadmin and other tools compare them as semver, where any pre-release suffix would
  *   sort *below* 1.3.0 (and build metadata `+…` is not part of upstream's form).
  * - The lines a person or a test harness reads (`--version`, the startup log line, the `/stats` text
- *   page) carry {@link BINARY_VERSION}, `1.3.0-ts0.1.0`: upstream's
+ *   page) and the `User-Agent` nsqd sends carry {@link BINARY_VERSION}, `1.3.0-ts0.1.0`: upstream's
  *   `<app> v<X.Y.Z>[-suffix] (built w/<toolchain>)` shape (upstream itself shipped `1.0.0-compat`),
  *   so harnesses that parse it still find the NSQ release, with this implementation's release in the
  *   suffix and the runtime in the toolchain part.
@@ -56,4 +56,13 @@ export function builtWith(runtime: RuntimeInfo): string {
  */
 export function versionString(app: string, runtime: RuntimeInfo): string {
   return `${app} v${BINARY_VERSION} (built w/${builtWith(runtime)})`;
+}
+
+/**
+ * The `User-Agent` of the HTTP requests an app makes (nsqd: auth queries, nsqlookupd `/channels`):
+ * the `product/version` form, `nsqd/1.3.0-ts0.1.0`. Upstream nsqd sends Go's default
+ * (`Go-http-client/1.1`); ours names the app instead of the runtime's HTTP client.
+ */
+export function userAgent(app: string): string {
+  return `${app}/${BINARY_VERSION}`;
 }

@@ -6,10 +6,12 @@
  *   reporting an NSQ release >= 1.3.0 (gnsq enables HTTPS from 0.2.28 and port 0 from 0.3.5);
  * - the JSON `version` fields (nsqd `/info` and `/stats`, IDENTIFY responses of nsqd and nsqlookupd,
  *   nsqlookupd's `/info` and its producers' `version`): a plain `X.Y.Z`, so semver comparisons
- *   (nsqadmin's `out_of_date`) see 1.3.0 and not a pre-release below it.
+ *   (nsqadmin's `out_of_date`) see 1.3.0 and not a pre-release below it;
+ * - the `User-Agent` nsqd sends to auth servers and to nsqlookupd's `/channels`.
  */
 import assert from "node:assert/strict";
-import { NSQ_VERSION, RELEASE_VERSION } from "../../src/nsqd/version.ts";
+import { BINARY_VERSION, NSQ_VERSION, RELEASE_VERSION } from "../../src/nsqd/version.ts";
+import { grant, startAuthServer } from "./auth_server.ts";
 import {
   commandFor,
   type Runtime,
@@ -144,5 +146,117 @@ runtimeTest(
         },
       );
     });
+  },
+);
+
+runtimeTest("nsqd sends User-Agent nsqd/<version> to the auth server", async (rt) => {
+  const server = startAuthServer(() => grant([{ topic: ".*", channels: [".*"], permissions: ["publish"] }]));
+  try {
+    await withNsqd(rt, [`--auth-http-address=${server.address}`], async (nsqd) => {
+      const c = await nsqd.connectV2();
+      await c.identify({ feature_negotiation: true });
+      await c.command("AUTH", "s3cret");
+      await c.readNonHeartbeat();
+      c.close();
+      assert.equal(server.requests.length, 1);
+      assert.equal(server.requests[0].headers.get("user-agent"), `nsqd/${BINARY_VERSION}`);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+/**
+ * A stand-in nsqlookupd: answers the TCP protocol V1 (IDENTIFY with its own info, OK to the rest)
+ * and records the HTTP requests nsqd makes to the `http_port` it advertised.
+ */
+function startFakeLookupd() {
+  const requests: { path: string; userAgent: string | null }[] = [];
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    requests.push({ path: new URL(req.url).pathname, userAgent: req.headers.get("user-agent") });
+    return Response.json({ channels: [] }, { headers: { "X-NSQ-Content-Type": "nsq; version=1.0" } });
+  });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const tcpPort = (listener.addr as Deno.NetAddr).port;
+  const conns: Deno.Conn[] = [];
+  const respond = (conn: Deno.Conn, text: string) => {
+    const body = new TextEncoder().encode(text);
+    const out = new Uint8Array(4 + body.length);
+    new DataView(out.buffer).setUint32(0, body.length);
+    out.set(body, 4);
+    return conn.write(out);
+  };
+  const serve = async (conn: Deno.Conn) => {
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(4096);
+    const identify = JSON.stringify({
+      broadcast_address: "127.0.0.1",
+      hostname: "fake",
+      http_port: http.addr.port,
+      tcp_port: tcpPort,
+      version: NSQ_VERSION,
+    });
+    try {
+      for (;;) {
+        const n = await conn.read(chunk);
+        if (n === null) return;
+        buf = new Uint8Array([...buf, ...chunk.subarray(0, n)]);
+        if (buf.length >= 4 && new TextDecoder().decode(buf.subarray(0, 4)) === "  V1") buf = buf.subarray(4);
+        for (;;) {
+          const nl = buf.indexOf(10);
+          if (nl < 0) break;
+          const line = new TextDecoder().decode(buf.subarray(0, nl));
+          if (line === "IDENTIFY") {
+            if (buf.length < nl + 5) break;
+            const size = new DataView(buf.buffer, buf.byteOffset + nl + 1, 4).getUint32(0);
+            if (buf.length < nl + 5 + size) break;
+            buf = buf.subarray(nl + 5 + size);
+            await respond(conn, identify);
+          } else {
+            buf = buf.subarray(nl + 1);
+            await respond(conn, "OK");
+          }
+        }
+      }
+    } catch { /* closed */ }
+  };
+  (async () => {
+    try {
+      for await (const conn of listener) {
+        conns.push(conn);
+        serve(conn);
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    tcpAddress: `127.0.0.1:${tcpPort}`,
+    requests,
+    async close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+      await http.shutdown();
+    },
+  };
+}
+
+runtimeTest(
+  "nsqd sends User-Agent nsqd/<version> when it asks nsqlookupd for a topic's channels",
+  async (rt) => {
+    const lookupd = startFakeLookupd();
+    try {
+      await withNsqd(rt, [`--lookupd-tcp-address=${lookupd.tcpAddress}`], async (nsqd) => {
+        await nsqd.proc.waitForLine(/LOOKUPD\(.*\): peer info /, 10_000);
+        const r = await nsqd.http("/pub?topic=t", { method: "POST", body: "x" });
+        assert.equal(r.status, 200, await r.text());
+        await until("nsqd queried /channels", () => assert.equal(lookupd.requests.length, 1));
+        assert.deepEqual(lookupd.requests[0], { path: "/channels", userAgent: `nsqd/${BINARY_VERSION}` });
+      });
+    } finally {
+      await lookupd.close();
+    }
   },
 );

@@ -4,6 +4,7 @@ import {
   builtWith,
   NSQ_VERSION,
   RELEASE_VERSION,
+  userAgent,
   versionString,
 } from "../../src/nsqd/version.ts";
 
@@ -38,4 +39,8 @@ Deno.test("builtWith() keeps only lowercase letters, digits, dots and dashes", (
   );
   assert.equal(builtWith({ name: "Deno", version: "2.0.0 (rc)" }), "deno2.0.0--rc-");
   assert.match(versionString("nsqd", { name: "bun", version: "1.2.3-canary.1+DEADBEEF" }), VERSION_LINE);
+});
+
+Deno.test("userAgent() is product/version with the binary version", () => {
+  assert.equal(userAgent("nsqd"), `nsqd/${BINARY_VERSION}`);
 });
