@@ -5,7 +5,7 @@
  * listeners start, since tools signal as soon as they see the `listening on` lines.
  */
 import { Logger, LogLevel } from "../nsqd/logger.ts";
-import { NSQ_VERSION, RELEASE_VERSION } from "../nsqd/version.ts";
+import { versionString } from "../nsqd/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { FlagError, type FlagSpec, HelpRequested, type ParsedFlags, usage } from "./flags.ts";
 
@@ -40,9 +40,7 @@ export async function runProgram<O>(platform: Platform, program: Program<O>): Pr
   }
   const { parsed, options } = result;
   if (parsed.values.get("version")) {
-    console.log(
-      `${name} v${RELEASE_VERSION} (NSQ protocol ${NSQ_VERSION}; ${platform.name} ${platform.version})`,
-    );
+    console.log(versionString(name, platform));
     return platform.exit(0);
   }
 

@@ -6,7 +6,8 @@
  * The request: `GET <endpoint>?common_name=…&remote_ip=…&secret=…&tls=true|false` (Go `url.Values.Encode`:
  * keys sorted, `QueryEscape`d), or with `--auth-http-request-method=post` a `POST <endpoint>` whose body
  * is `json.Marshal(url.Values)` (`{"common_name":[""],"remote_ip":["…"],"secret":["…"],"tls":["false"]}`,
- * `Content-Type: application/json`). Both carry `Accept: application/vnd.nsq; version=1.0`. The endpoint
+ * `Content-Type: application/json`). Both carry `Accept: application/vnd.nsq; version=1.0` and
+ * `User-Agent: nsqd/1.3.0-ts0.1.0` ({@link userAgent}; upstream sends Go's default). The endpoint
  * is the address itself if it contains `://`, else `http://<host:port>/auth`.
  *
  * The answer must be HTTP 200 with `{"ttl":<seconds>,"identity":…,"identity_url":…,"authorizations":
@@ -20,6 +21,7 @@
  */
 import { goQuote } from "../protocol/go_format.ts";
 import { goJson } from "../protocol/go_json.ts";
+import { userAgent } from "./version.ts";
 
 /** The `--auth-http-*` / `--http-client-*` options that drive a query. */
 export interface AuthOptions {
@@ -193,6 +195,7 @@ export function authStats(
 // HTTP (upstream `http_api.Client` GETV1 / POSTV1)
 
 const ACCEPT = "application/vnd.nsq; version=1.0";
+const USER_AGENT = userAgent("nsqd");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -213,7 +216,7 @@ async function queryOne(address: string, opts: AuthOptions, req: AuthRequest, no
     : undefined;
   const op = post ? "Post" : "Get";
   for (;;) {
-    const headers: Record<string, string> = { Accept: ACCEPT };
+    const headers: Record<string, string> = { Accept: ACCEPT, "User-Agent": USER_AGENT };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const signal = opts.requestTimeoutMs > 0 ? AbortSignal.timeout(opts.requestTimeoutMs) : undefined;
     let res: Response;

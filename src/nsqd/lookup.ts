@@ -9,6 +9,7 @@ import type { Conn, NetAddr, Platform } from "../platform/types.ts";
 import { readInt32, writeUint32 } from "../protocol/message.ts";
 import { parseHostPort } from "./address.ts";
 import type { Logger } from "./logger.ts";
+import { userAgent } from "./version.ts";
 
 const PING_INTERVAL_MS = 15_000;
 const IO_TIMEOUT_MS = 1000;
@@ -279,7 +280,7 @@ export async function lookupdTopicChannels(
 ): Promise<string[]> {
   const results = await Promise.allSettled(httpAddrs.map(async (addr) => {
     const res = await fetch(`http://${addr}/channels?topic=${encodeURIComponent(topic)}`, {
-      headers: { Accept: "application/vnd.nsq; version=1.0" },
+      headers: { Accept: "application/vnd.nsq; version=1.0", "User-Agent": userAgent("nsqd") },
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (res.status !== 200) {

@@ -23,7 +23,7 @@ import { ProtocolV2 } from "./protocol_v2.ts";
 import { getStats, type Stats } from "./stats.ts";
 import { StatsdLoop } from "./statsd.ts";
 import { Topic, type TopicContext } from "./topic.ts";
-import { NSQ_VERSION, RELEASE_VERSION } from "./version.ts";
+import { NSQ_VERSION, versionString } from "./version.ts";
 
 /** What `Nsqd.stats()` returns: `/stats?format=json` without `memory`. */
 export interface NsqdStats extends Stats {
@@ -149,9 +149,7 @@ export class Nsqd {
    * serving. Throws (after undoing what it did) when any step fails.
    */
   async start(): Promise<void> {
-    this.logger.info(
-      `nsqd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`,
-    );
+    this.logger.info(versionString("nsqd", this.platform));
     this.logger.info(`ID: ${this.options.nodeId}`);
     try {
       this.#dirLock = this.platform.lockDirectory(this.dataPath);

@@ -6,13 +6,13 @@ import { formatDuration } from "../protocol/go_duration.ts";
 import type { Nsqd } from "./nsqd.ts";
 import { resultToString as latencyText } from "./quantile.ts";
 import type { ClientStats, Stats } from "./stats.ts";
-import { NSQ_VERSION } from "./version.ts";
+import { versionString } from "./version.ts";
 
 /** Renders stats as upstream's text page. */
 export function statsText(nsqd: Nsqd, stats: Stats, memory: Record<string, number> | null): string {
   const now = Date.now();
   const start = new Date(nsqd.startTime * 1000);
-  let out = `nsqd v${NSQ_VERSION} (built w/${nsqd.platform.name}${nsqd.platform.version})\n`;
+  let out = `${versionString("nsqd", nsqd.platform)}\n`;
   out += `start_time ${rfc3339(start)}\n`;
   out += `uptime ${formatDuration((now - nsqd.startTime * 1000) * 1e6)}\n`;
   out += `\nHealth: ${nsqd.health}\n`;

@@ -5,7 +5,7 @@
  */
 import { formatListenAddr, parseHostPort } from "../nsqd/address.ts";
 import { Logger } from "../nsqd/logger.ts";
-import { NSQ_VERSION, RELEASE_VERSION } from "../nsqd/version.ts";
+import { NSQ_VERSION, versionString } from "../nsqd/version.ts";
 import type { Listener, NetAddr, Platform } from "../platform/types.ts";
 import { createLookupHttpApp } from "./http.ts";
 import { LookupProtocolV1 } from "./lookup_protocol_v1.ts";
@@ -74,9 +74,7 @@ export class Nsqlookupd {
   async start(): Promise<void> {
     if (this.#started) throw new Error("nsqlookupd already started");
     this.#started = true;
-    this.logger.info(
-      `nsqlookupd v${RELEASE_VERSION} (NSQ ${NSQ_VERSION} protocol; ${this.platform.name} ${this.platform.version})`,
-    );
+    this.logger.info(versionString("nsqlookupd", this.platform));
     try {
       this.#tcpListener = await bind(this.options.tcpAddress, (addr) =>
         this.platform.listen(addr, (conn) => {

@@ -1,8 +1,8 @@
 /**
  * nsqd's command line (shared/nsq-reference.md §4, §4.1, §4.4, §3.8, §3.16): Go `flag` syntax and
- * its error answers (exit 2), `--version`, the startup validation of `nsqd.New` (FATAL, exit 1),
- * the TOML `--config` file with go-options coercions and precedence, and a clean exit 0 on
- * SIGTERM/SIGINT. Values are read back through GET /config/:opt.
+ * its error answers (exit 2), the startup validation of `nsqd.New` (FATAL, exit 1), the TOML
+ * `--config` file with go-options coercions and precedence, and a clean exit 0 on SIGTERM/SIGINT.
+ * Values are read back through GET /config/:opt. `--version` is checked in version_test.ts.
  */
 import assert from "node:assert/strict";
 import { commandFor, type NsqdProcess, type Runtime, runtimeTest, startNsqd } from "./harness.ts";
@@ -238,16 +238,6 @@ runtimeTest("-h prints the usage and exits 0", async (rt) => {
   assert.equal(e.code, 0, describe(e));
   assert.ok(e.stderr.includes("Usage of nsqd:"), describe(e));
   assert.match(e.stderr, /^\s+-msg-timeout/m, describe(e));
-});
-
-runtimeTest("--version prints the version and the runtime on stdout and exits 0", async (rt) => {
-  const e = await runToExit(rt, ["--version"]);
-  assert.equal(e.code, 0, describe(e));
-  assert.ok(e.stdout.startsWith("nsqd v"), describe(e));
-  assert.match(e.stdout, /^nsqd v\d+\.\d+\.\d+/, describe(e));
-  const runtimeName = rt === "bin" ? /deno|bun/i : new RegExp(rt, "i");
-  assert.match(e.stdout.split("\n")[0], runtimeName, describe(e));
-  assert.doesNotMatch(e.stderr, /listening on/, "it did not start serving");
 });
 
 // ---- startup validation: FATAL, exit 1 (§4.1) ------------------------------------------------------------

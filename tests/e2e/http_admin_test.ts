@@ -581,7 +581,7 @@ runtimeTest(
     await withNsqd(rt, [], async (nsqd) => {
       for (const query of ["", "?format=text", "?format=bogus"]) {
         const lines = (await statsText(nsqd, query)).split("\n");
-        assert.match(lines[0], /^nsqd v1\.3\.0( |$)/, query);
+        assert.match(lines[0], /^nsqd v1\.3\.0(-[a-z0-9.]+)? \(built w\/[a-z0-9.-]+\)$/, query);
         assert.match(lines[1], START_TIME, query);
         assert.match(lines[2], UPTIME, query);
         assert.deepEqual(lines.slice(3, 7), ["", "Health: OK", "", "Memory:"], query);
