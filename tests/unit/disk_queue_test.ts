@@ -1,5 +1,16 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { DiskQueue, type DiskQueueOptions } from "../../src/nsqd/disk_queue.ts";
 
@@ -571,3 +582,267 @@ Deno.test("a stale file where a fresh write file starts is truncated, not partly
     await q.close();
   });
 });
+
+// ---- holds (holdSync/releaseSync), mark/rewind ----
+
+/**
+ * What a SIGKILL leaves behind: a copy of the queue's files as they are now (the page cache survives the
+ * process), opened by a fresh DiskQueue. Returns the records it reads and its depth on opening.
+ */
+async function afterCrash(
+  h: Harness,
+  over: Partial<DiskQueueOptions> = {},
+): Promise<{ depth: number; ids: number[] }> {
+  const image = await Deno.makeTempDir({ prefix: "dq-crash-" });
+  try {
+    for (const f of queueFiles(h.dir)) copyFileSync(join(h.dir, f), join(image, f));
+    const q = DiskQueue.open(h.opts({ ...over, dataPath: image, log: () => {} }));
+    const depth = q.depth;
+    const ids = readAll(q).map(idOf);
+    await q.close();
+    return { depth, ids };
+  } finally {
+    await Deno.remove(image, { recursive: true });
+  }
+}
+
+Deno.test("under holdSync reads leave the metadata on disk as it was; the outermost releaseSync persists it", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 1 });
+    for (let i = 0; i < 5; i++) q.put(record(i, 40));
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(5, 0, 0, 0, 220));
+    q.holdSync();
+    assert.equal(idOf(q.readOne()), 0);
+    assert.equal(idOf(q.readOne()), 1);
+    assert.equal(q.depth, 3);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(5, 0, 0, 0, 220));
+    q.holdSync(); // nested
+    assert.equal(idOf(q.readOne()), 2);
+    assert.equal(q.releaseSync(), true);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(5, 0, 0, 0, 220), "an inner release");
+    assert.equal(q.releaseSync(), true);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(2, 0, 132, 0, 220));
+    assert.equal(q.releaseSync(), true, "a release without a hold does nothing");
+    assert.equal(idOf(q.readOne()), 3); // not held: persisted at once again
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(1, 0, 176, 0, 220));
+    assert.deepEqual(readdirSync(h.dir).filter((f) => f.endsWith(".tmp")), []);
+    await q.close();
+    assert.ok(!h.logs.some((l) => l.startsWith("error") || l.startsWith("warn")), h.logs.join("\n"));
+  });
+});
+
+Deno.test("without syncEvery=1 a hold keeps the background sync from persisting reads until it is released", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 2, syncTimeoutMs: 10 });
+    for (let i = 0; i < 4; i++) q.put(record(i, 40));
+    await waitFor(() =>
+      existsSync(metaFile(h.dir)) && readFileSync(metaFile(h.dir), "utf8") === metaText(4, 0, 0, 0, 176)
+    );
+    q.holdSync();
+    for (let i = 0; i < 3; i++) q.readOne();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(4, 0, 0, 0, 176));
+    q.releaseSync();
+    await waitFor(() => readFileSync(metaFile(h.dir), "utf8") === metaText(1, 0, 132, 0, 176));
+    await q.close();
+
+    // a timer armed before the hold fires under it: no sync then, one at the release
+    const q2 = DiskQueue.open(h.opts({ name: "other", syncEvery: 100, syncTimeoutMs: 20 }));
+    const meta2 = join(h.dir, "other.diskqueue.meta.dat");
+    q2.put(record(1, 40)); // arms the timer
+    q2.holdSync();
+    q2.readOne();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.ok(!existsSync(meta2), "nothing persisted under the hold");
+    q2.releaseSync();
+    await waitFor(() => existsSync(meta2));
+    assert.equal(readFileSync(meta2, "utf8"), metaText(0, 0, 44, 0, 44));
+    await q2.close();
+  });
+});
+
+Deno.test("records read under a hold are read again after a crash; after the release they are not", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 1 });
+    for (let i = 0; i < 6; i++) q.put(record(i, 40));
+    assert.equal(idOf(q.readOne()), 0);
+    q.holdSync();
+    assert.deepEqual([1, 2, 3].map(() => idOf(q.readOne())), [1, 2, 3]);
+    assert.deepEqual(await afterCrash(h), { depth: 5, ids: [1, 2, 3, 4, 5] });
+    assert.equal(q.releaseSync(), true);
+    assert.deepEqual(await afterCrash(h), { depth: 2, ids: [4, 5] });
+    await q.close();
+  });
+});
+
+Deno.test("with syncEvery=1 puts under a hold are on disk: a crash finds them past the persisted writePos", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 1, maxBytesPerFile: 1000 });
+    for (let i = 0; i < 3; i++) q.put(record(i, 96));
+    assert.equal(idOf(q.readOne()), 0);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(2, 0, 100, 0, 300));
+    q.holdSync();
+    for (let i = 3; i < 25; i++) q.put(record(i, 96)); // rolls twice under the hold
+    assert.equal(idOf(q.readOne()), 1);
+    assert.ok(existsSync(dataFile(h.dir, 2)));
+    assert.equal(
+      readFileSync(metaFile(h.dir), "utf8"),
+      metaText(2, 0, 100, 0, 300),
+      "no metadata under a hold",
+    );
+    const ids = Array.from({ length: 24 }, (_, i) => i + 1);
+    assert.deepEqual(await afterCrash(h, { maxBytesPerFile: 1000 }), { depth: 24, ids });
+    assert.equal(q.releaseSync(), true);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(23, 0, 200, 2, 500));
+    assert.deepEqual(await afterCrash(h, { maxBytesPerFile: 1000 }), { depth: 23, ids: ids.slice(1) });
+    await q.close();
+  });
+});
+
+Deno.test("rewind reads again, in order, what was read since the mark (across a file roll) and restores depth", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 1, maxBytesPerFile: 1000 });
+    for (let i = 0; i < 30; i++) q.put(record(i, 96)); // ten records a file: files 0, 1, 2
+    for (let i = 0; i < 5; i++) q.readOne();
+    q.holdSync();
+    const m = q.mark();
+    const read12 = () => Array.from({ length: 12 }, () => idOf(q.readOne()));
+    const want = Array.from({ length: 12 }, (_, i) => 5 + i);
+    assert.deepEqual(read12(), want); // into file 1
+    assert.equal(q.depth, 13);
+    q.rewind(m);
+    assert.equal(q.depth, 25);
+    assert.deepEqual(read12(), want, "the same records again");
+    assert.equal(q.depth, 13);
+    q.rewind(m);
+    assert.deepEqual(read12(), want, "and again");
+    assert.ok(existsSync(dataFile(h.dir, 0)), "nothing is deleted under a hold");
+    q.rewind(m);
+    assert.equal(q.depth, 25);
+    assert.deepEqual([0, 1, 2].map(() => idOf(q.readOne())), [5, 6, 7]);
+    // a mark inside the hold, later rewound to
+    const m2 = q.mark();
+    assert.deepEqual([0, 1, 2].map(() => idOf(q.readOne())), [8, 9, 10]);
+    q.rewind(m2);
+    assert.equal(q.depth, 22);
+
+    assert.equal(q.releaseSync(), true);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(22, 0, 800, 2, 1000));
+    assert.ok(existsSync(dataFile(h.dir, 0)), "the reader is still in file 0");
+    assert.equal(idOf(q.readOne()), 8);
+    assert.ok(existsSync(dataFile(h.dir, 0)));
+    assert.equal(idOf(q.readOne()), 9); // the reader is past file 0 now
+    assert.ok(!existsSync(dataFile(h.dir, 0)));
+    assert.deepEqual(readAll(q).map(idOf), Array.from({ length: 20 }, (_, i) => 10 + i));
+    assert.equal(q.depth, 0);
+    await q.close();
+    assert.deepEqual(queueFiles(h.dir), [`${NAME}.diskqueue.000002.dat`, `${NAME}.diskqueue.meta.dat`]);
+    assert.ok(!h.logs.some((l) => l.startsWith("error") || l.startsWith("warn")), h.logs.join("\n"));
+  });
+});
+
+Deno.test("rewind to a mark taken when caught up reads again what was put and read under the hold", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 1, maxBytesPerFile: 1000 });
+    for (let i = 0; i < 8; i++) q.put(record(i, 96));
+    readAll(q);
+    q.holdSync();
+    const m = q.mark();
+    for (let i = 8; i < 14; i++) q.put(record(i, 96)); // rolls into file 1
+    assert.deepEqual(readAll(q).map(idOf), [8, 9, 10, 11, 12, 13]);
+    q.rewind(m);
+    assert.equal(q.depth, 6);
+    assert.deepEqual(readAll(q).map(idOf), [8, 9, 10, 11, 12, 13]);
+    q.releaseSync();
+    assert.deepEqual(queueFiles(h.dir), [`${NAME}.diskqueue.000001.dat`, `${NAME}.diskqueue.meta.dat`]);
+    assert.equal(readFileSync(metaFile(h.dir), "utf8"), metaText(0, 1, 400, 1, 400));
+    await q.close();
+    assert.ok(!h.logs.some((l) => l.startsWith("error") || l.startsWith("warn")), h.logs.join("\n"));
+  });
+});
+
+Deno.test("rewind does nothing once the hold is released or the queue was emptied", async () => {
+  await withDir(async (h) => {
+    const q = h.open({ syncEvery: 1 });
+    for (let i = 0; i < 4; i++) q.put(record(i, 40));
+    q.holdSync();
+    const m = q.mark();
+    q.readOne();
+    q.releaseSync();
+    q.rewind(m);
+    assert.equal(q.depth, 3);
+    assert.equal(idOf(q.readOne()), 1);
+
+    q.holdSync();
+    const m2 = q.mark();
+    q.readOne();
+    q.empty();
+    q.rewind(m2);
+    assert.equal(q.depth, 0);
+    assert.equal(q.readOne(), undefined);
+    q.put(record(9, 40));
+    assert.deepEqual(readAll(q).map(idOf), [9]);
+    q.releaseSync();
+    await q.close();
+  });
+});
+
+Deno.test({
+  name: "with syncEvery=1 a put whose metadata sync fails (disk full) throws, and a later put syncs it all",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    await withDir(async (h) => {
+      const mnt = join(h.dir, "mnt");
+      Deno.mkdirSync(mnt);
+      await run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt);
+      try {
+        const q = DiskQueue.open(h.opts({ dataPath: mnt, syncEvery: 1 }));
+        q.put(record(0, 40));
+        const filler = join(mnt, "filler");
+        fill(filler);
+        // the record fits in the data file's page; the metadata's tmp file needs a page of its own
+        assert.throws(() => q.put(record(1, 40)), /failed to sync/);
+        assert.ok(h.logs.some((l) => l.startsWith("error") && l.includes("failed to sync")));
+        assert.equal(readFileSync(join(mnt, `${NAME}.diskqueue.meta.dat`), "utf8"), metaText(1, 0, 0, 0, 44));
+        assert.deepEqual(readdirSync(mnt).filter((f) => f.endsWith(".tmp")), []);
+        assert.equal(q.depth, 2, "the record was written (the publisher is told it failed)");
+        // a hold does not hide the failure of the sync its release runs
+        q.holdSync();
+        assert.equal(idOf(q.readOne()), 0);
+        assert.equal(q.releaseSync(), false);
+
+        unlinkSync(filler);
+        q.put(record(2, 40));
+        assert.equal(
+          readFileSync(join(mnt, `${NAME}.diskqueue.meta.dat`), "utf8"),
+          metaText(2, 0, 44, 0, 132),
+        );
+        assert.deepEqual(readAll(q).map(idOf), [1, 2]);
+        await q.close();
+      } finally {
+        await run("umount", "-l", mnt); // lazy: a failed test may leave a file open there
+      }
+    });
+  },
+});
+
+async function run(cmd: string, ...args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** Writes `path` until the file system is full. */
+function fill(path: string): void {
+  const fd = openSync(path, "w");
+  try {
+    for (const chunk of [new Uint8Array(4096), new Uint8Array(1)]) {
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
