@@ -153,13 +153,15 @@ export class Channel {
     };
   }
 
-  /** Every in-flight and deferred message with its due time (for a rewrite of the log). */
+  /** Every message the log must hold, with its due time (for a rewrite of the log). */
   #heldMessages(): HeldMessage[] {
     const out: HeldMessage[] = [];
     this.#inFlight.forEach((msg) => out.push({ msg, dueWallMs: 0 }));
     const wallNow = Date.now();
     const monoNow = monoMs();
     this.#deferred.forEach((msg) => out.push({ msg, dueWallMs: wallNow + Math.max(0, msg.pri - monoNow) }));
+    // On their way back to the disk queue: held until written (a rewrite must not drop them).
+    for (const msg of this.#releaseAfterWrite) out.push({ msg, dueWallMs: 0 });
     return out;
   }
 

@@ -929,7 +929,12 @@ export class DiskQueue {
       this.#removeFile(tmp);
       return;
     }
-    renameSync(tmp, this.#metaPath);
+    try {
+      renameSync(tmp, this.#metaPath);
+    } catch (err) {
+      this.#removeFile(tmp);
+      throw err;
+    }
     this.#persistedSeq = s.seq;
     const keep: number[] = [];
     for (const n of this.#pendingDeletes) {

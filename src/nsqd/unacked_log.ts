@@ -86,7 +86,7 @@ export class UnackedLog {
   }
 
   /**
-   * Reads the log at `path` (none: nothing), in the order the messages were first held. A torn or corrupt
+   * Reads the log at `path` (none: nothing), in the order of their last hold. A torn or corrupt
    * tail (a crash in the middle of a write) ends the reading there.
    */
   static recover(path: string, log: UnackedLogOptions["log"]): HeldMessage[] {
