@@ -34,8 +34,6 @@ export interface BatchOptions {
 export interface ProducerOptions extends Partial<ClientConfig> {
   /** `true` or limits: `publish()` calls within a short window become one MPUB per topic. */
   batch?: boolean | BatchOptions;
-  /** The runtime shim (default: the one of the running runtime). */
-  platform?: Platform;
 }
 
 /** One command awaiting its answer. */
@@ -64,7 +62,7 @@ export class Producer {
   readonly #addr: NetAddr;
   readonly #options: ProducerOptions;
   #config: ClientConfig;
-  #platform: Platform | null;
+  #platform: Platform | null = null;
   #conn: NsqConnection | null = null;
   #connecting: Promise<NsqConnection> | null = null;
   /** Commands issued while connecting, sent in order once the connection is up. */
@@ -81,16 +79,18 @@ export class Producer {
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
+   * Creates a producer; nothing is dialled until the first command.
    * @param address nsqd's TCP address, `host:port`
    * @param options client options (validated now: a bad one throws a RangeError or TypeError)
+   * @throws {TypeError} a malformed address, an unknown option or a value of the wrong type
+   * @throws {RangeError} an option outside go-nsq's range
    */
   constructor(address: string, options: ProducerOptions = {}) {
     this.address = address;
     this.#addr = parseAddress(address);
-    const { batch, platform, ...config } = options;
+    const { batch, ...config } = options;
     this.#options = config;
     this.#config = resolveClientConfig(config, "localhost");
-    this.#platform = platform ?? null;
     this.#batch = batch ? resolveBatch(batch === true ? {} : batch) : null;
   }
 
