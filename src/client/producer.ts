@@ -42,6 +42,19 @@ interface Pending {
   reject(err: unknown): void;
 }
 
+/** One connection and the commands written to it, not yet answered (oldest at `head`). */
+interface Link {
+  conn: NsqConnection;
+  pending: (Pending | undefined)[];
+  head: number;
+}
+
+function expect(link: Link): Promise<void> {
+  const p = Promise.withResolvers<void>();
+  link.pending.push(p);
+  return p.promise;
+}
+
 interface Batch {
   bodies: CommandWriter;
   count: number;
@@ -63,14 +76,14 @@ export class Producer {
   readonly #options: ProducerOptions;
   #config: ClientConfig;
   #platform: Platform | null = null;
-  #conn: NsqConnection | null = null;
-  #connecting: Promise<NsqConnection> | null = null;
+  /** The connection new commands go to (null: none yet, or it failed). */
+  #link: Link | null = null;
+  /** Every connection not closed yet (a failed one lingers until nsqd closes it). */
+  #links = new Set<Link>();
+  #connecting: Promise<Link> | null = null;
   /** Commands issued while connecting, sent in order once the connection is up. */
   #backlog = new CommandWriter(1024);
   #backlogPending: Pending[] = [];
-  /** Commands written and not yet answered, oldest at `#head`. */
-  #pending: (Pending | undefined)[] = [];
-  #head = 0;
   #drained: PromiseWithResolvers<void> | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -96,12 +109,14 @@ export class Producer {
 
   /** Commands sent and not yet answered (plus those waiting for the connection). */
   get inFlight(): number {
-    return this.#pending.length - this.#head + this.#backlogPending.length;
+    let n = this.#backlogPending.length;
+    for (const link of this.#links) n += link.pending.length - link.head;
+    return n;
   }
 
   /** Whether a connection to nsqd is open. */
   get connected(): boolean {
-    return this.#conn !== null;
+    return this.#link !== null;
   }
 
   /**
@@ -114,11 +129,11 @@ export class Producer {
     const bad = checkTopic(topic);
     if (bad) return Promise.reject(bad);
     if (this.#batch !== null) return this.#addToBatch(topic, body);
-    const conn = this.#conn;
-    if (conn !== null) {
-      conn.commands.pub(topic, body);
-      conn.scheduleFlush();
-      return this.#expect();
+    const link = this.#link;
+    if (link !== null) {
+      link.conn.commands.pub(topic, body);
+      link.conn.scheduleFlush();
+      return expect(link);
     }
     this.#backlog.pub(topic, body);
     return this.#expectAfterConnect();
@@ -133,11 +148,11 @@ export class Producer {
     if (this.#closed) return Promise.reject(new NsqClosedError());
     const bad = checkTopic(topic);
     if (bad) return Promise.reject(bad);
-    const conn = this.#conn;
-    if (conn !== null) {
-      conn.commands.mpub(topic, bodies);
-      conn.scheduleFlush();
-      return this.#expect();
+    const link = this.#link;
+    if (link !== null) {
+      link.conn.commands.mpub(topic, bodies);
+      link.conn.scheduleFlush();
+      return expect(link);
     }
     this.#backlog.mpub(topic, bodies);
     return this.#expectAfterConnect();
@@ -153,11 +168,11 @@ export class Producer {
     if (this.#closed) return Promise.reject(new NsqClosedError());
     const bad = checkTopic(topic);
     if (bad) return Promise.reject(bad);
-    const conn = this.#conn;
-    if (conn !== null) {
-      conn.commands.dpub(topic, delayMs, body);
-      conn.scheduleFlush();
-      return this.#expect();
+    const link = this.#link;
+    if (link !== null) {
+      link.conn.commands.dpub(topic, delayMs, body);
+      link.conn.scheduleFlush();
+      return expect(link);
     }
     this.#backlog.dpub(topic, delayMs, body);
     return this.#expectAfterConnect();
@@ -166,7 +181,7 @@ export class Producer {
   /** Connects if needed and sends NOP (nsqd does not answer it); resolves once it is sent. */
   async ping(): Promise<void> {
     if (this.#closed) throw new NsqClosedError();
-    const conn = this.#conn ?? await this.#connect();
+    const conn = this.#link?.conn ?? (await this.#connect()).conn;
     conn.commands.line("NOP");
     conn.scheduleFlush();
   }
@@ -181,21 +196,14 @@ export class Producer {
     this.#closing = (async () => {
       this.#flushBatches();
       if (this.#connecting) await this.#connecting.catch(() => {});
-      if (this.#pending.length > this.#head && this.#conn !== null) {
+      while (this.inFlight > 0) {
         this.#drained = Promise.withResolvers<void>();
         await this.#drained.promise;
       }
-      const conn = this.#conn;
-      this.#conn = null;
-      conn?.close();
+      this.#link = null;
+      for (const link of this.#links) link.conn.close();
     })();
     return this.#closing;
-  }
-
-  #expect(): Promise<void> {
-    const p = Promise.withResolvers<void>();
-    this.#pending.push(p);
-    return p.promise;
   }
 
   #expectAfterConnect(): Promise<void> {
@@ -205,23 +213,24 @@ export class Producer {
     return p.promise;
   }
 
-  #connect(): Promise<NsqConnection> {
+  #connect(): Promise<Link> {
     this.#connecting ??= this.#open().finally(() => {
       this.#connecting = null;
     });
     return this.#connecting;
   }
 
-  async #open(): Promise<NsqConnection> {
+  async #open(): Promise<Link> {
     let conn: NsqConnection | null = null;
+    let link: Link | null = null;
     try {
       if (this.#platform === null) {
         this.#platform = await (await import("../platform/mod.ts")).currentPlatform();
         this.#config = resolveClientConfig(this.#options, this.#platform.hostname());
       }
       conn = await NsqConnection.open(this.#platform, this.#addr, this.#config, {
-        onResponse: (isError, data) => this.#onResponse(conn!, isError, data),
-        onClose: (err) => this.#onClose(conn, err),
+        onResponse: (isError, data) => this.#onResponse(link!, isError, data),
+        onClose: (err) => this.#onClose(link, err),
       });
       if (conn.closed) throw new NsqConnectionError("connection closed right after the handshake");
     } catch (err) {
@@ -231,44 +240,58 @@ export class Producer {
       for (const p of waiting) p.reject(err);
       throw err;
     }
+    link = { conn, pending: [], head: 0 };
     // Everything issued while connecting goes out first, in order, in this same tick.
     if (this.#backlog.length > 0) {
       conn.commands.append(this.#backlog.bytes());
       this.#backlog.reset();
-      for (const p of this.#backlogPending) this.#pending.push(p);
+      link.pending = this.#backlogPending;
       this.#backlogPending = [];
       conn.scheduleFlush();
     }
-    this.#conn = conn;
-    return conn;
+    this.#link = link;
+    this.#links.add(link);
+    return link;
   }
 
-  #onResponse(conn: NsqConnection, isError: boolean, data: Uint8Array): void {
-    const p = this.#pending[this.#head];
+  #onResponse(link: Link, isError: boolean, data: Uint8Array): void {
+    const p = link.pending[link.head];
     if (p === undefined) {
       // go-nsq master: an answer nobody waits for means we lost track; start over.
-      conn.destroy(new NsqConnectionError(`unexpected ${isError ? "error" : "response"} from nsqd`));
+      this.#detach(link);
+      link.conn.destroy(new NsqConnectionError(`unexpected ${isError ? "error" : "response"} from nsqd`));
       return;
     }
-    this.#pending[this.#head++] = undefined;
-    if (this.#head === this.#pending.length) {
-      this.#pending.length = 0;
-      this.#head = 0;
+    link.pending[link.head++] = undefined;
+    if (link.head === link.pending.length) {
+      link.pending.length = 0;
+      link.head = 0;
       this.#drained?.resolve();
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#pending.length) {
-      this.#pending = this.#pending.slice(this.#head);
-      this.#head = 0;
+    } else if (link.head >= 1024 && link.head * 2 >= link.pending.length) {
+      link.pending = link.pending.slice(link.head);
+      link.head = 0;
     }
-    if (isError) p.reject(new NsqError(textDecoder.decode(data)));
-    else p.resolve();
+    if (isError) {
+      // Every error a PUB, MPUB or DPUB can get is fatal: nsqd closes the connection after it and
+      // reads nothing more. New commands go to a new connection; those already sent on this one
+      // reject when it closes.
+      this.#detach(link);
+      link.conn.close();
+      p.reject(new NsqError(textDecoder.decode(data)));
+    } else p.resolve();
   }
 
-  #onClose(conn: NsqConnection | null, err: Error | null): void {
-    if (this.#conn === conn) this.#conn = null;
-    const pending = this.#pending;
-    const head = this.#head;
-    this.#pending = [];
-    this.#head = 0;
+  #detach(link: Link): void {
+    if (this.#link === link) this.#link = null;
+  }
+
+  #onClose(link: Link | null, err: Error | null): void {
+    if (link === null) return; // closed before `#open()` finished: it reports the failure itself
+    this.#detach(link);
+    this.#links.delete(link);
+    const { pending, head } = link;
+    link.pending = [];
+    link.head = 0;
     const reason = new NsqConnectionError(
       `not connected: ${err?.message ?? "connection closed"}`,
       err ? { cause: err } : undefined,
@@ -308,7 +331,8 @@ export class Producer {
   #sendBatch(topic: string, batch: Batch): void {
     const encoded = batch.bodies.bytes();
     const waiters = batch.waiters;
-    const target = this.#conn?.commands ?? this.#backlog;
+    const link = this.#link;
+    const target = link?.conn.commands ?? this.#backlog;
     // One message travels as PUB, so its answer (and error code) is PUB's.
     if (batch.count === 1) target.pub(topic, encoded.subarray(4));
     else target.mpubEncoded(topic, batch.count, encoded);
@@ -316,9 +340,9 @@ export class Producer {
       resolve: () => waiters.forEach((w) => w.resolve()),
       reject: (err) => waiters.forEach((w) => w.reject(err)),
     };
-    if (this.#conn !== null) {
-      this.#pending.push(fanOut);
-      this.#conn.scheduleFlush();
+    if (link !== null) {
+      link.pending.push(fanOut);
+      link.conn.scheduleFlush();
     } else {
       this.#backlogPending.push(fanOut);
       this.#connect().catch(() => {});
