@@ -29,6 +29,27 @@ export type { NsqlookupdOptions } from "./src/nsqlookupd/options.ts";
 
 export { LogLevel, type LogLevelName } from "./src/nsqd/logger.ts";
 
+/**
+ * The client: {@link Producer} publishes to one nsqd (lazy connection, pipelined PUB/MPUB/DPUB,
+ * reconnect on demand, optional batching); the Consumer comes later.
+ *
+ * @example Publish to an nsqd (here one embedded in this process)
+ * ```ts
+ * import { Producer, startNsqd } from "./mod.ts";
+ *
+ * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "", dataPath: await Deno.makeTempDir(), logLevel: "warn" });
+ * const producer = new Producer(`127.0.0.1:${nsqd.tcpAddr!.port}`);
+ * await producer.publish("events", "hello");
+ * await producer.publishMany("events", ["a", "b", "c"]);
+ * await producer.publishDeferred("events", 1000, JSON.stringify({ later: true }));
+ * await producer.close();
+ * await nsqd.close();
+ * ```
+ */
+export { type BatchOptions, type Body, Producer, type ProducerOptions } from "./src/client/producer.ts";
+export { type BackoffStrategy, type ClientConfig, defaultClientConfig } from "./src/client/config.ts";
+export { NsqClosedError, NsqConnectionError, NsqError } from "./src/client/errors.ts";
+
 /** A bound TCP address. */
 export interface Address {
   /** The host name or IP the listener is bound to. */

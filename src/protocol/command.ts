@@ -1,0 +1,143 @@
+/**
+ * Client → server commands (shared/nsq-reference.md §1.2, go-nsq `command.go`): a line ending in
+ * `\n`, followed for IDENTIFY, AUTH, PUB, MPUB and DPUB by a 4-byte big-endian size and the body.
+ *
+ * `CommandWriter` appends commands to one growable buffer (the client's counterpart of
+ * `FrameBuffer`): a connection gathers everything issued in one tick and hands it to the socket in
+ * one write.
+ */
+import { writeUint32 } from "./message.ts";
+
+const encoder = new TextEncoder();
+
+/** A message body: bytes, or text sent as UTF-8. */
+export type Body = Uint8Array | string;
+
+/**
+ * A growable buffer of encoded commands; `bytes()` is handed to the socket, then `reset()`.
+ *
+ * @example
+ * ```ts
+ * import { CommandWriter } from "./command.ts";
+ * const w = new CommandWriter();
+ * w.pub("events", "hi");
+ * console.log(new TextDecoder().decode(w.bytes().subarray(0, 11))); // "PUB events\n"
+ * ```
+ */
+export class CommandWriter {
+  #buf: Uint8Array;
+  #len = 0;
+
+  constructor(initialSize = 16 * 1024) {
+    this.#buf = new Uint8Array(initialSize);
+  }
+
+  /** Bytes written and not yet taken. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** A view of the buffered bytes, valid until the next write or reset. */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  reset(): void {
+    this.#len = 0;
+    // Give back memory after a burst of large bodies.
+    if (this.#buf.length > 4 * 1024 * 1024) this.#buf = new Uint8Array(16 * 1024);
+  }
+
+  /** A bare command line (`NOP`, `RDY 1`, `FIN <id>`, …); `\n` is appended. */
+  line(text: string): void {
+    this.#ascii(text);
+    this.#buf[this.#reserve(1)] = 10;
+  }
+
+  /** `IDENTIFY` with a JSON body. */
+  identify(json: string): void {
+    this.#withBody("IDENTIFY", json);
+  }
+
+  /** `AUTH` with the secret as body. */
+  auth(secret: string): void {
+    this.#withBody("AUTH", secret);
+  }
+
+  /** `PUB <topic>` with one body. */
+  pub(topic: string, body: Body): void {
+    this.#withBody(`PUB ${topic}`, body);
+  }
+
+  /** `DPUB <topic> <delayMs>` with one body (the delay truncated to whole ms, as go-nsq does). */
+  dpub(topic: string, delayMs: number, body: Body): void {
+    this.#withBody(`DPUB ${topic} ${Math.trunc(delayMs)}`, body);
+  }
+
+  /** `MPUB <topic>` with `[count]([size][body])*` as body. */
+  mpub(topic: string, bodies: readonly Body[]): void {
+    this.#ascii(`MPUB ${topic}\n`);
+    const sizeAt = this.#reserve(8);
+    writeUint32(this.#buf, sizeAt + 4, bodies.length);
+    const start = this.#len;
+    for (const body of bodies) this.sizedBody(body);
+    writeUint32(this.#buf, sizeAt, this.#len - start + 4);
+  }
+
+  /** `MPUB <topic>` whose `count` bodies are already encoded as `([size][body])*` (see `sizedBody`). */
+  mpubEncoded(topic: string, count: number, encodedBodies: Uint8Array): void {
+    this.#ascii(`MPUB ${topic}\n`);
+    const at = this.#reserve(8 + encodedBodies.length);
+    writeUint32(this.#buf, at, encodedBodies.length + 4);
+    writeUint32(this.#buf, at + 4, count);
+    this.#buf.set(encodedBodies, at + 8);
+  }
+
+  /** Appends bytes as they are (commands encoded elsewhere). */
+  append(bytes: Uint8Array): void {
+    this.#buf.set(bytes, this.#reserve(bytes.length));
+  }
+
+  #withBody(line: string, body: Body): void {
+    this.#ascii(line);
+    this.#buf[this.#reserve(1)] = 10;
+    this.sizedBody(body);
+  }
+
+  /** Appends `[4-byte size][bytes]` (one MPUB element); text is encoded in place (no intermediate array). */
+  sizedBody(body: Body): void {
+    const sizeAt = this.#reserve(4);
+    if (typeof body === "string") {
+      const max = body.length * 3;
+      const at = this.#reserve(max);
+      const { written } = encoder.encodeInto(body, this.#buf.subarray(at, at + max));
+      this.#len = at + written;
+      writeUint32(this.#buf, sizeAt, written);
+    } else {
+      this.#buf.set(body, this.#reserve(body.length));
+      writeUint32(this.#buf, sizeAt, body.length);
+    }
+  }
+
+  /** Writes a string as UTF-8 (command lines are short; topic names are ASCII when valid). */
+  #ascii(text: string): void {
+    const max = text.length * 3;
+    const at = this.#reserve(max);
+    const { written } = encoder.encodeInto(text, this.#buf.subarray(at, at + max));
+    this.#len = at + written;
+  }
+
+  #reserve(n: number): number {
+    const off = this.#len;
+    const need = off + n;
+    if (need > this.#buf.length) {
+      let cap = this.#buf.length * 2;
+      while (cap < need) cap *= 2;
+      const next = new Uint8Array(cap);
+      next.set(this.#buf.subarray(0, off));
+      this.#buf = next;
+    }
+    this.#len = need;
+    return off;
+  }
+}
