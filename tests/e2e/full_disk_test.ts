@@ -5,33 +5,8 @@
  * healthy again once a write succeeds. Needs root (mount); ignored otherwise.
  */
 import assert from "node:assert/strict";
+import { canMount, fill, mountTmpfs, unmount } from "../tmpfs.ts";
 import { FRAME_ERROR, FRAME_MESSAGE, FRAME_RESPONSE, type NsqConn, RUNTIMES, startNsqd } from "./harness.ts";
-
-const isRoot = Deno.uid() === 0;
-
-async function run(cmd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** Appends to `path` until the filesystem has no byte left. */
-async function fillUp(path: string): Promise<void> {
-  const f = await Deno.open(path, { append: true, create: true });
-  try {
-    for (const size of [4096, 1]) {
-      const chunk = new Uint8Array(size);
-      for (;;) {
-        try {
-          await f.write(chunk);
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    f.close();
-  }
-}
 
 const body = (i: number) => `full-${String(i).padStart(6, "0")}-${"x".repeat(1000)}`;
 
@@ -56,12 +31,12 @@ for (const rt of RUNTIMES) {
   Deno.test({
     name:
       `[${rt}] a full disk makes nsqd unhealthy and refuse publishes; it keeps what it acknowledged and recovers`,
-    ignore: !isRoot,
+    ignore: !canMount,
     sanitizeOps: false,
     sanitizeResources: false,
     fn: async () => {
       const dir = await Deno.makeTempDir({ prefix: "nsqd-full-disk-" });
-      await run("mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", dir);
+      await mountTmpfs(dir, "3m");
       const args = [`--data-path=${dir}`, "--mem-queue-size=0", "--sync-every=1"];
       let nsqd = await startNsqd(rt, args);
       try {
@@ -77,7 +52,7 @@ for (const rt of RUNTIMES) {
         assert.ok(first.acked.length > 50, `some fit before the disk filled (${first.acked.length})`);
         assert.match(first.error, /^E_PUB_FAILED PUB failed /, "a fatal E_PUB_FAILED with the write error");
         await conn.expectClosed();
-        await fillUp(filler); // not even a small write fits now
+        fill(filler); // not even a small write fits now
 
         const ping = await nsqd.http("/ping");
         assert.equal(ping.status, 500);
@@ -151,7 +126,7 @@ for (const rt of RUNTIMES) {
         sub.close();
       } finally {
         await nsqd.stop("SIGKILL").catch(() => {});
-        await run("umount", dir).catch(() => {});
+        await unmount(dir).catch(() => {});
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       }
     },

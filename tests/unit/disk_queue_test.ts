@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
 import {
-  closeSync,
   copyFileSync,
   existsSync,
-  openSync,
   readdirSync,
   readFileSync,
   statSync,
   truncateSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { DiskQueue, type DiskQueueOptions } from "../../src/nsqd/disk_queue.ts";
+import { fill, mountTmpfs, unmount } from "../tmpfs.ts";
 
 // ---- an independent reader/writer of go-diskqueue v1.1.0 files, written from the spec ----
 
@@ -796,7 +794,7 @@ Deno.test({
     await withDir(async (h) => {
       const mnt = join(h.dir, "mnt");
       Deno.mkdirSync(mnt);
-      await run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt);
+      await mountTmpfs(mnt, "64k");
       try {
         const q = DiskQueue.open(h.opts({ dataPath: mnt, syncEvery: 1 }));
         q.put(record(0, 40));
@@ -823,29 +821,8 @@ Deno.test({
         assert.deepEqual(readAll(q).map(idOf), [2]);
         await q.close();
       } finally {
-        await run("umount", "-l", mnt); // lazy: a failed test may leave a file open there
+        await unmount(mnt);
       }
     });
   },
 });
-
-async function run(cmd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** Writes `path` until the file system is full. */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  try {
-    for (const chunk of [new Uint8Array(4096), new Uint8Array(1)]) {
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}

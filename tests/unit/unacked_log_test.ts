@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
 import {
   appendFileSync,
-  closeSync,
   existsSync,
-  openSync,
   readdirSync,
   readFileSync,
   statSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from "node:fs";
 import { join } from "node:path";
 import { type HeldMessage, UnackedLog, type UnackedLogOptions } from "../../src/nsqd/unacked_log.ts";
 import { createMessage, type Message, messageBody, messageId } from "../../src/protocol/message.ts";
+import { fill, mountTmpfs, unmount } from "../tmpfs.ts";
 
 // ---- an independent reader/writer of the log format, written from the module comment ----
 // records `[4-byte BE length][type][payload]`; H: `[8-byte BE float64 due][8-byte BE ts][2-byte BE attempts]
@@ -527,7 +525,7 @@ Deno.test({
     await withLog(async (h) => {
       const mnt = join(h.dir, "mnt");
       Deno.mkdirSync(mnt);
-      await run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt);
+      await mountTmpfs(mnt, "64k");
       try {
         const path = join(mnt, "t:c.unacked.dat");
         const log = UnackedLog.create(path, [], h.opts());
@@ -554,29 +552,8 @@ Deno.test({
         log.close(true);
         assertNoWarnings(h.logs);
       } finally {
-        await run("umount", "-l", mnt); // lazy: a failed test may leave a file open there
+        await unmount(mnt);
       }
     });
   },
 });
-
-async function run(cmd: string, ...args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
-}
-
-/** Writes `path` until the file system is full. */
-function fill(path: string): void {
-  const fd = openSync(path, "w");
-  try {
-    for (const chunk of [new Uint8Array(4096), new Uint8Array(1)]) {
-      try {
-        for (;;) writeSync(fd, chunk);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
