@@ -430,7 +430,7 @@ runtimeTest(
   },
 );
 
-runtimeTest("batch options are validated", async (_rt) => {
+Deno.test("Producer: batch and config options are validated when it is made", () => {
   assert.throws(() => new Producer("127.0.0.1:4150", { batch: { maxMessages: 0 } }), RangeError);
   assert.throws(() => new Producer("127.0.0.1:4150", { batch: { maxDelayMs: -1 } }), RangeError);
   assert.throws(() => new Producer("127.0.0.1:4150", { sampleRate: 100 }), /option sampleRate/);
