@@ -83,6 +83,8 @@ export class Channel {
    */
   #log: UnackedLog | undefined;
   #logFlushScheduled = false;
+  /** Disk-queue sync holds taken by this turn's dispatches, released once the log is written. */
+  #turnHolds = 0;
   /** Disk-queue sync holds kept because the log could not be written (released by a retry). */
   #logBlockedHolds = 0;
   #logRetry: ReturnType<typeof setTimeout> | undefined;
@@ -184,8 +186,23 @@ export class Channel {
     this.#logFlushScheduled = true;
     queueMicrotask(() => {
       this.#logFlushScheduled = false;
-      if (!this.#flushLog()) this.#retryLogLater();
+      this.#endTurn();
     });
+  }
+
+  /**
+   * Once per turn of the event loop (not per dispatch, which a FIN can trigger): writes what the turn logged
+   * in one write, then lets the disk queue persist the read position its dispatches moved.
+   */
+  #endTurn(): void {
+    const holds = this.#turnHolds;
+    this.#turnHolds = 0;
+    if (this.#flushLog()) {
+      for (let i = 0; i < holds; i++) this.#backend.releaseSync();
+    } else {
+      this.#logBlockedHolds += holds;
+      this.#retryLogLater();
+    }
   }
 
   /** The log could not be written: try again shortly; until then the disk queue's read position stays put. */
@@ -285,9 +302,13 @@ export class Channel {
     if (clients.length === 0) return;
     this.#dispatching = true;
     holdClock();
-    // With the log, the read position may reach the disk only once what was read is logged as in flight.
+    // With the log, the read position may reach the disk only once what was read is logged as in flight
+    // (at the end of this turn, see #endTurn).
     const log = this.#log;
-    if (log !== undefined) this.#backend.holdSync();
+    if (log !== undefined) {
+      this.#backend.holdSync();
+      this.#turnHolds++;
+    }
     try {
       while (this.#memQueue.length > 0 || this.#backend.depth > 0) {
         const client = this.#nextReadyClient(clients);
@@ -299,13 +320,7 @@ export class Channel {
     } finally {
       releaseClock();
       this.#dispatching = false;
-      if (log !== undefined) {
-        if (this.#flushLog()) this.#backend.releaseSync();
-        else {
-          this.#logBlockedHolds++;
-          this.#retryLogLater();
-        }
-      }
+      if (log !== undefined) this.#scheduleLogFlush();
     }
   }
 

@@ -10,7 +10,7 @@
  * - `R` (released): `[16-byte ID]` — finished, put back on the disk queue, or dropped.
  * The last record of an ID wins. A channel reads it back at startup (`recover`), puts what was in flight back
  * on its queue and defers the rest again, then starts a fresh log (`create`) holding only those. The log is
- * rewritten (compacted) once it is much larger than what it holds.
+ * rewritten (compacted) once it is much larger than what it holds (32 MiB and 4×, by default).
  *
  * Ordering, which is what makes it safe: a record read off the disk queue is logged (and with
  * `--sync-every=1` fdatasynced) before the disk queue's read position is persisted; a message put back on the
@@ -46,8 +46,18 @@ export interface HeldMessage {
 
 const HELD = 0x48; // "H"
 const RELEASED = 0x52; // "R"
-/** The log is rewritten when it exceeds this and four times what it holds. */
-const COMPACT_ABOVE = 4 * 1024 * 1024;
+/** By default the log is rewritten when it exceeds this and four times what it holds. */
+const COMPACT_ABOVE = 32 * 1024 * 1024;
+
+/** Scratch for the big-endian float64 of a due time (no DataView per record). */
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function writeFloat64BE(buf: Uint8Array, off: number, v: number): void {
+  f64[0] = v;
+  for (let i = 0; i < 8; i++) buf[off + i] = f64Bytes[LITTLE_ENDIAN ? 7 - i : i];
+}
 
 function heldSize(msg: Message): number {
   return 4 + 1 + 8 + MESSAGE_HEADER_LENGTH + msg.len;
@@ -64,6 +74,8 @@ export interface UnackedLogOptions {
   /** What the log holds now, for a rewrite (the channel's in-flight and deferred messages). */
   live(): HeldMessage[];
   log(level: "warn" | "error", msg: string): void;
+  /** Rewrite past this many bytes (and 4× what is held); default 32 MiB. */
+  compactAboveBytes?: number;
 }
 
 export class UnackedLog {
@@ -162,9 +174,12 @@ export class UnackedLog {
 
   static #encodeHeld(buf: Uint8Array, off: number, msg: Message, dueWallMs: number): number {
     const len = 1 + 8 + MESSAGE_HEADER_LENGTH + msg.len;
-    new DataView(buf.buffer, buf.byteOffset + off, 13).setUint32(0, len);
+    buf[off] = len >>> 24;
+    buf[off + 1] = len >>> 16;
+    buf[off + 2] = len >>> 8;
+    buf[off + 3] = len;
     buf[off + 4] = HELD;
-    new DataView(buf.buffer, buf.byteOffset + off + 5, 8).setFloat64(0, dueWallMs);
+    writeFloat64BE(buf, off + 5, dueWallMs);
     encodeMessageInto(msg, buf, off + 13);
     return off + 4 + len;
   }
@@ -188,7 +203,8 @@ export class UnackedLog {
     b[o + 2] = 0;
     b[o + 3] = 1 + MSG_ID_LENGTH;
     b[o + 4] = RELEASED;
-    b.set(msg.data.subarray(msg.off, msg.off + MSG_ID_LENGTH), o + 5);
+    const id = msg.data;
+    for (let i = 0, at = msg.off; i < MSG_ID_LENGTH; i++) b[o + 5 + i] = id[at + i];
     this.#pendingLen += RELEASED_SIZE;
     this.#liveBytes -= heldSize(msg);
   }
@@ -205,7 +221,8 @@ export class UnackedLog {
   flush(): void {
     if (this.#pendingLen === 0) return;
     if (
-      this.#size + this.#pendingLen > COMPACT_ABOVE && this.#size + this.#pendingLen > 4 * this.#liveBytes
+      this.#size + this.#pendingLen > (this.#opts.compactAboveBytes ?? COMPACT_ABOVE) &&
+      this.#size + this.#pendingLen > 4 * this.#liveBytes
     ) {
       this.#rewrite();
       return;

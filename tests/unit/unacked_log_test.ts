@@ -13,6 +13,9 @@ import { type HeldMessage, UnackedLog, type UnackedLogOptions } from "../../src/
 import { createMessage, type Message, messageBody, messageId } from "../../src/protocol/message.ts";
 import { fill, mountTmpfs, unmount } from "../tmpfs.ts";
 
+/** The rewrite threshold these tests give the log (its default is larger). */
+const COMPACT_ABOVE = 4 * 1024 * 1024;
+
 // ---- an independent reader/writer of the log format, written from the module comment ----
 // records `[4-byte BE length][type][payload]`; H: `[8-byte BE float64 due][8-byte BE ts][2-byte BE attempts]
 // [16-byte ID][body]`; R: `[16-byte ID]`; the length counts type + payload.
@@ -163,7 +166,12 @@ async function withLog(fn: (h: Harness) => Promise<void> | void): Promise<void> 
       dir,
       path,
       logs,
-      opts: (live = () => assert.fail("live() called"), sync = true) => ({ sync, live, log }),
+      opts: (live = () => assert.fail("live() called"), sync = true) => ({
+        sync,
+        live,
+        log,
+        compactAboveBytes: COMPACT_ABOVE,
+      }),
       recover: (p = path) => UnackedLog.recover(p, log),
     });
   } finally {
@@ -450,8 +458,6 @@ Deno.test("clear() empties the file, close(false) keeps it, close(true) removes 
     assertNoWarnings(h.logs);
   });
 });
-
-const COMPACT_ABOVE = 4 * 1024 * 1024;
 
 Deno.test("a log much larger than what it holds is rewritten to exactly the live set at the flush past 4 MiB", async () => {
   await withLog((h) => {
