@@ -3,9 +3,11 @@ import { RELEASE_VERSION } from "../../mod.ts";
 import { bunBin, RUNTIMES } from "./harness.ts";
 
 // The package as a user gets it: `npm pack` (which builds lib/ first, see build_npm.sh), then fresh
-// projects outside this repository — a package.json and nothing else — install the tarball (npm for
-// the Deno project, `bun add` for the Bun one) and run a script that imports `nsq-ts` by name
-// (tests/package/*_app.ts). Everything lives in a temporary directory, with its own npm and Bun caches.
+// projects outside this repository install it with the README's commands — `deno add npm:nsq-ts` and
+// `bun add nsq-ts`, from a local registry that serves the tarball as `nsq-ts` and sends every other
+// package to registry.npmjs.org — and with `npm install <tarball>` into a project that has only a
+// package.json, then check and run a script that imports `nsq-ts` by name (tests/package/*_app.ts).
+// Everything lives in a temporary directory, with its own npm, Deno and Bun caches.
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TARGETS = RUNTIMES.filter((r) => r !== "bin"); // the binaries have no package to test
@@ -68,27 +70,66 @@ async function bareImports(libDir: string): Promise<Set<string>> {
   return names;
 }
 
+/** An npm registry that knows one package, the packed tarball; other packages are redirected to npmjs. */
+async function serveRegistry(tarball: string): Promise<{ url: string; close(): Promise<void> }> {
+  const bytes = await Deno.readFile(tarball);
+  const digest = async (alg: string) => new Uint8Array(await crypto.subtle.digest(alg, bytes));
+  const integrity = `sha512-${btoa(String.fromCharCode(...await digest("SHA-512")))}`;
+  const shasum = [...await digest("SHA-1")].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const tar = await new Deno.Command("tar", { args: ["-xzOf", tarball, "package/package.json"] }).output();
+  const pkg = JSON.parse(new TextDecoder().decode(tar.stdout));
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === `/${pkg.name}`) {
+      const dist = { tarball: `${url.origin}/${pkg.name}.tgz`, integrity, shasum };
+      const versions = { [pkg.version]: { ...pkg, dist } };
+      return Response.json({ name: pkg.name, "dist-tags": { latest: pkg.version }, versions });
+    }
+    if (url.pathname === `/${pkg.name}.tgz`) return new Response(bytes);
+    return Response.redirect(`https://registry.npmjs.org${url.pathname}${url.search}`, 302);
+  });
+  return { url: `http://127.0.0.1:${server.addr.port}/`, close: () => server.shutdown() };
+}
+
 const EXPECTED_OUTPUT = { ok: true, release: RELEASE_VERSION, consumed: JSON.stringify({ id: 1 }) };
 
+/**
+ * Copies tests/package/<runtime>_app.ts into the project as main.ts, type-checks it against the installed
+ * package's .d.ts (Deno), runs it and checks its JSON line.
+ */
+async function runApp(runtime: "deno" | "bun", project: string, env: Record<string, string>): Promise<void> {
+  await Deno.copyFile(`${ROOT}tests/package/${runtime}_app.ts`, `${project}/main.ts`);
+  if (runtime === "deno") {
+    ok(await run(Deno.execPath(), ["check", "main.ts"], { cwd: project, env }), "deno check main.ts");
+  }
+  const [cmd, ...args] = runtime === "deno"
+    ? [Deno.execPath(), "run", "-A", "main.ts"]
+    // --no-install: the declared dependencies must be enough (no auto-install behind the user's back).
+    : [bunBin(), "--no-install", "main.ts"];
+  const r = ok(await run(cmd, args, { cwd: project, env }), `${runtime} main.ts`);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), EXPECTED_OUTPUT);
+}
+
 Deno.test({
-  name: "the packed npm package installs in a fresh project outside the repository and embeds the broker",
+  name: "the packed npm package installs in fresh projects outside the repository and embeds the broker",
   ignore: TARGETS.length === 0,
   fn: async (t) => {
     const tmp = await Deno.makeTempDir({ prefix: "nsq-package-" });
+    const npmCache = `${tmp}/npm-cache`;
     try {
       let tarball = "";
       await t.step(
         "npm pack ships compiled modules and .d.ts only: no sources, tests, fixtures or node_modules",
         async () => {
           const r = ok(
-            await run("npm", ["pack", "--json", "--pack-destination", tmp, "--cache", `${tmp}/npm-cache`], {
+            await run("npm", ["pack", "--json", "--pack-destination", tmp, "--cache", npmCache], {
               cwd: ROOT,
             }),
             "npm pack",
           );
           const [info] = JSON.parse(r.stdout) as { filename: string; files: { path: string }[] }[];
           tarball = `${tmp}/${info.filename}`;
-          const files = info.files.map((f) => f.path).sort();
+          const files = info.files.map((f) => f.path);
           for (const f of files) {
             assert.match(
               f,
@@ -120,47 +161,44 @@ Deno.test({
         assert.deepEqual(pkg.exports["."], { types: "./lib/mod.d.ts", default: "./lib/mod.js" });
       });
 
-      if (TARGETS.includes("deno")) {
-        await t.step(
-          "[deno] a project with only a package.json: npm install <tarball>, deno check and run",
-          async () => {
-            const project = await freshProject(tmp, "deno-project");
+      const registry = await serveRegistry(tarball);
+      try {
+        if (TARGETS.includes("deno")) {
+          await t.step("[deno] `deno add npm:nsq-ts` in an empty directory; deno check, run", async () => {
+            const project = `${tmp}/deno-add-project`;
+            await Deno.mkdir(project);
+            const env = { NPM_CONFIG_REGISTRY: registry.url, DENO_DIR: `${tmp}/deno-dir-add` };
             ok(
-              await run(
-                "npm",
-                ["install", tarball, "--no-audit", "--no-fund", "--cache", `${tmp}/npm-cache`],
-                {
-                  cwd: project,
-                },
-              ),
-              "npm install",
+              await run(Deno.execPath(), ["add", "npm:nsq-ts"], { cwd: project, env }),
+              "deno add npm:nsq-ts",
             );
-            await Deno.copyFile(`${ROOT}tests/package/deno_app.ts`, `${project}/main.ts`);
-            const env = { DENO_DIR: `${tmp}/deno-dir` };
-            ok(await run(Deno.execPath(), ["check", "main.ts"], { cwd: project, env }), "deno check main.ts");
-            const r = ok(
-              await run(Deno.execPath(), ["run", "-A", "main.ts"], { cwd: project, env }),
-              "deno run",
-            );
-            assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), EXPECTED_OUTPUT);
-          },
-        );
+            await runApp("deno", project, env);
+          });
+        }
+        if (TARGETS.includes("bun")) {
+          await t.step(
+            "[bun] `bun add nsq-ts` in a project with only a package.json; bun main.ts",
+            async () => {
+              const project = await freshProject(tmp, "bun-project");
+              const env = { NPM_CONFIG_REGISTRY: registry.url, BUN_INSTALL_CACHE_DIR: `${tmp}/bun-cache` };
+              ok(await run(bunBin(), ["add", "nsq-ts"], { cwd: project, env }), "bun add nsq-ts");
+              await runApp("bun", project, env);
+            },
+          );
+        }
+      } finally {
+        await registry.close();
       }
 
-      if (TARGETS.includes("bun")) {
+      if (TARGETS.includes("deno")) {
         await t.step(
-          "[bun] a project with only a package.json: bun add <tarball>, run without auto-install",
+          "[deno] `npm install <tarball>` in a project with only a package.json; deno check, run",
           async () => {
-            const project = await freshProject(tmp, "bun-project");
-            const env = { BUN_INSTALL_CACHE_DIR: `${tmp}/bun-cache` };
-            ok(await run(bunBin(), ["add", tarball], { cwd: project, env }), "bun add");
-            await Deno.copyFile(`${ROOT}tests/package/bun_app.ts`, `${project}/main.ts`);
-            // --no-install: the declared dependencies must be enough (no auto-install behind the user's back).
-            const r = ok(
-              await run(bunBin(), ["--no-install", "main.ts"], { cwd: project, env }),
-              "bun main.ts",
-            );
-            assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), EXPECTED_OUTPUT);
+            const project = await freshProject(tmp, "deno-npm-project");
+            const args = ["install", tarball, "--no-audit", "--no-fund", "--cache", npmCache];
+            ok(await run("npm", args, { cwd: project }), "npm install");
+            const env = { DENO_DIR: `${tmp}/deno-dir-npm` };
+            await runApp("deno", project, env);
           },
         );
       }
