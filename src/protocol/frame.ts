@@ -2,7 +2,13 @@
  * Server → client frames (shared/nsq-reference.md §1.3): `[4-byte BE size][4-byte BE type][data]`
  * where size counts the type and the data.
  */
-import { encodeMessageInto, Message, MESSAGE_HEADER_LENGTH, readUint32, writeUint32 } from "./message.ts";
+import {
+  encodeMessageInto,
+  type Message,
+  MESSAGE_HEADER_LENGTH,
+  readUint32,
+  writeUint32,
+} from "./message.ts";
 
 export const FrameType = { Response: 0, Error: 1, Message: 2 } as const;
 export type FrameType = typeof FrameType[keyof typeof FrameType];

@@ -19,7 +19,8 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function bunBin(): string {
+/** The Bun binary the tests use: `BUN_BIN`, else the repository's pinned one. */
+export function bunBin(): string {
   return Deno.env.get("BUN_BIN") ?? `${ROOT}node_modules/.bin/bun`;
 }
 

@@ -44,3 +44,11 @@ Deno.test("builtWith() keeps only lowercase letters, digits, dots and dashes", (
 Deno.test("userAgent() is product/version with the binary version", () => {
   assert.equal(userAgent("nsqd"), `nsqd/${BINARY_VERSION}`);
 });
+
+Deno.test("RELEASE_VERSION is the version of the npm package (package.json) and of the JSR package (deno.json)", async () => {
+  const root = new URL("../../", import.meta.url);
+  const npm = JSON.parse(await Deno.readTextFile(new URL("package.json", root)));
+  const jsr = JSON.parse(await Deno.readTextFile(new URL("deno.json", root)));
+  assert.equal(npm.version, RELEASE_VERSION);
+  assert.equal(jsr.version, RELEASE_VERSION);
+});
