@@ -31,7 +31,7 @@ export { LogLevel, type LogLevelName } from "./src/nsqd/logger.ts";
 
 /**
  * The client: {@link Producer} publishes to one nsqd (lazy connection, pipelined PUB/MPUB/DPUB,
- * reconnect on demand, optional batching); the Consumer comes later.
+ * reconnect on demand, optional batching); {@link Consumer} receives.
  *
  * @example Publish to an nsqd (here one embedded in this process)
  * ```ts
@@ -49,6 +49,41 @@ export { LogLevel, type LogLevelName } from "./src/nsqd/logger.ts";
 export { type BatchOptions, type Body, Producer, type ProducerOptions } from "./src/client/producer.ts";
 export { type BackoffStrategy, type ClientConfig, defaultClientConfig } from "./src/client/config.ts";
 export { NsqClosedError, NsqConnectionError, NsqError } from "./src/client/errors.ts";
+
+/**
+ * The client's {@link Consumer}: subscribes to a topic/channel on nsqds given directly or found
+ * through nsqlookupd, with go-nsq's flow control (`maxInFlight` shared by all connections, RDY
+ * redistribution, backoff), handlers with concurrency or a `for await` loop, and a graceful
+ * `stop()`.
+ *
+ * @example Consume what a Producer published (here through an nsqd embedded in this process)
+ * ```ts
+ * import { Consumer, Producer, startNsqd } from "./mod.ts";
+ *
+ * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "", dataPath: await Deno.makeTempDir(), logLevel: "warn" });
+ * const address = `127.0.0.1:${nsqd.tcpAddr!.port}`;
+ * const producer = new Producer(address);
+ * await producer.publishMany("events", ["a", "b", "c"]);
+ *
+ * const consumer = new Consumer("events", "archive", { maxInFlight: 10 });
+ * const got: string[] = [];
+ * consumer.addHandler(async (msg) => { got.push(msg.text); }, { concurrency: 2 }); // resolves: FIN; throws: REQ
+ * await consumer.connectToNsqd(address);
+ * while (got.length < 3) await new Promise((r) => setTimeout(r, 10));
+ * await consumer.stop(); // CLS, waits for the handlers, closes
+ * console.log(got.sort()); // ["a", "b", "c"]
+ * await producer.close();
+ * await nsqd.close();
+ * ```
+ */
+export {
+  Consumer,
+  type ConsumerOptions,
+  type ConsumerStats,
+  type HandlerOptions,
+  type MessageHandler,
+} from "./src/client/consumer.ts";
+export { ConsumerMessage } from "./src/client/message.ts";
 
 /** A bound TCP address. */
 export interface Address {

@@ -25,6 +25,14 @@ export interface ConnectionHandlers {
   onClose(err: Error | null): void;
 }
 
+/**
+ * The platform of the running runtime, loaded on first use (clients are created synchronously and
+ * connect later; `mod.ts` users never pass a platform).
+ */
+export async function clientPlatform(): Promise<Platform> {
+  return await (await import("../platform/mod.ts")).currentPlatform();
+}
+
 /** Parses `host:port` or `[v6]:port`. */
 export function parseAddress(address: string): NetAddr {
   const m = address.match(/^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/);

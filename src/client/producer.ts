@@ -15,7 +15,7 @@ import type { Body } from "../protocol/command.ts";
 import { CommandWriter } from "../protocol/command.ts";
 import type { NetAddr, Platform } from "../platform/types.ts";
 import { type ClientConfig, resolveClientConfig } from "./config.ts";
-import { NsqConnection, parseAddress } from "./connection.ts";
+import { clientPlatform, NsqConnection, parseAddress } from "./connection.ts";
 import { NsqClosedError, NsqConnectionError, NsqError } from "./errors.ts";
 
 export type { Body } from "../protocol/command.ts";
@@ -225,7 +225,7 @@ export class Producer {
     let link: Link | null = null;
     try {
       if (this.#platform === null) {
-        this.#platform = await (await import("../platform/mod.ts")).currentPlatform();
+        this.#platform = await clientPlatform();
         this.#config = resolveClientConfig(this.#options, this.#platform.hostname());
       }
       conn = await NsqConnection.open(this.#platform, this.#addr, this.#config, {
