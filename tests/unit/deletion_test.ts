@@ -5,9 +5,10 @@
  * nothing is being written) or on a later turn of the event loop (as Bun always does).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DiskQueue } from "../../src/nsqd/disk_queue.ts";
 import { createHttpApp } from "../../src/nsqd/http.ts";
 import { LogLevel } from "../../src/nsqd/logger.ts";
 import { Nsqd } from "../../src/nsqd/nsqd.ts";
@@ -266,4 +267,49 @@ Deno.test("empty, pause and unpause of topics and channels whose clients come an
     });
     assert.deepEqual(b.internalErrors(), []);
   }, { memQueueSize: 1 });
+});
+
+Deno.test("a topic deleted while its disk queue syncs and re-created at once keeps the new queue's files", async () => {
+  await withNsqd(async (b) => {
+    const topic = b.nsqd.getTopic("t");
+    b.nsqd.publish("t", "old 1");
+    b.nsqd.publish("t", "old 2"); // syncEvery=2: a background sync starts
+    assert.deepEqual(await b.http("/topic/delete?topic=t"), { status: 200, text: "" });
+    assert.ok(topic.exiting);
+    b.nsqd.publish("t", "new");
+    const file = join(b.nsqd.dataPath, "t.diskqueue.000000.dat");
+    assert.ok(existsSync(file));
+    await new Promise((r) => setTimeout(r, 100)); // the old queue's sync and delete finish
+    assert.ok(existsSync(file), "the re-created topic's data file survives the old queue's deletion");
+    assert.equal(b.nsqd.getExistingTopic("t")!.depth, 1);
+  }, { memQueueSize: 0, syncEvery: 2, syncTimeout: 60_000 });
+});
+
+Deno.test("DiskQueue.delete() removes its files before it returns, so a queue re-opened under the name keeps its own", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dq-delete-"));
+  try {
+    const opts = {
+      name: "t",
+      dataPath: dir,
+      maxBytesPerFile: 1 << 20,
+      minMsgSize: 4,
+      maxMsgSize: 1024,
+      syncEvery: 2,
+      syncTimeoutMs: 60_000,
+      log: () => {},
+    };
+    const q1 = DiskQueue.open(opts);
+    q1.put(new Uint8Array([1, 1, 1, 1]));
+    q1.put(new Uint8Array([2, 2, 2, 2])); // a background sync is now in flight
+    q1.empty();
+    const deleted = q1.delete();
+    const q2 = DiskQueue.open(opts);
+    q2.put(new Uint8Array([3, 3, 3, 3]));
+    await deleted;
+    assert.ok(existsSync(join(dir, "t.diskqueue.000000.dat")));
+    assert.deepEqual(q2.readOne(), new Uint8Array([3, 3, 3, 3]));
+    await q2.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
