@@ -216,6 +216,23 @@ for (const mode of ["sync", "async"] as const) {
   });
 }
 
+Deno.test('a deleted channel refuses new clients with upstream\'s "exiting" and ignores leaving ones', async () => {
+  await withNsqd(async (b) => {
+    const c = b.connect("async");
+    b.send(c, "SUB t ch\n");
+    const channel = b.nsqd.getExistingTopic("t")!.getExistingChannel("ch")!;
+    const client = channel.clients[0];
+    assert.equal(b.nsqd.getExistingTopic("t")!.deleteExistingChannel("ch"), true);
+    assert.equal(b.nsqd.getExistingTopic("t")!.deleteExistingChannel("ch"), false);
+    assert.ok(channel.exiting);
+    assert.throws(() => channel.addClient(client), /^Error: exiting$/);
+    channel.removeClient(client.id); // (its connection closing later) changes nothing
+    await tick();
+    assert.equal(b.nsqd.getExistingTopic("t")!.getExistingChannel("ch"), undefined);
+    assert.deepEqual(b.internalErrors(), []);
+  });
+});
+
 Deno.test("/channel/delete of a missing channel still answers 404 CHANNEL_NOT_FOUND", async () => {
   await withNsqd(async (b) => {
     assert.equal((await b.http("/topic/create?topic=t")).status, 200);
