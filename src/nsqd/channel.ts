@@ -251,14 +251,16 @@ export class Channel {
     return this.#clientList;
   }
 
-  /** A message from the topic (counted in message_count). */
+  /** A message from the topic (counted in message_count). Throws once the channel is deleted or closed. */
   putMessage(msg: Message): void {
+    if (this.#exiting) throw new Error("exiting");
     this.messageCount++;
     this.#put(msg);
   }
 
   /** A deferred message from the topic (DPUB, `/pub?defer`): straight to the deferred queue. */
   putMessageDeferred(msg: Message, deferMs: number): void {
+    if (this.#exiting) return;
     this.messageCount++;
     this.#startDeferredTimeout(msg, deferMs);
     const log = this.#log;
@@ -268,7 +270,9 @@ export class Channel {
     if (this.#batchDepth === 0) log.flush();
   }
 
+  /** Subscribes a client; throws `exiting` once the channel is deleted (upstream's `AddClient`). */
   addClient(client: Consumer): void {
+    if (this.#exiting) throw new Error("exiting");
     if (this.#clients.has(client.id)) return;
     const max = this.#ctx.options.maxChannelConsumers;
     if (max !== 0 && this.#clients.size >= max) {
@@ -278,7 +282,12 @@ export class Channel {
     this.#clientList.push(client);
   }
 
+  /**
+   * A client left. Nothing happens once the channel is deleted or closed (its clients are being
+   * disconnected by that): an ephemeral channel is deleted when its last client leaves, only once.
+   */
   removeClient(clientId: number): void {
+    if (this.#exiting) return;
     const client = this.#clients.get(clientId);
     if (!client) return;
     this.#clients.delete(clientId);
@@ -423,12 +432,17 @@ export class Channel {
     this.#backend.empty();
   }
 
-  /** Deletes the channel: its clients are disconnected, its messages and files dropped. */
+  /** Deletes the channel: its clients are disconnected, its messages and files dropped. Runs once. */
   delete(): void {
+    if (this.#exiting) return;
     this.#exiting = true;
     clearTimeout(this.#logRetry);
     for (const client of [...this.#clientList]) client.closeForChannelDelete();
-    this.empty();
+    try {
+      this.empty();
+    } catch (err) {
+      this.#ctx.logError(`CHANNEL(${this.name}): failed to empty - ${err}`);
+    }
     this.#log?.close(true);
     this.#log = undefined;
     this.#backend.delete().catch((err) => this.#ctx.logError(`CHANNEL(${this.name}): delete - ${err}`));

@@ -355,25 +355,33 @@ export class DiskQueue {
   }
 
   /**
-   * Closes WITHOUT persisting metadata, then removes the queue's data files and metadata file (used after
-   * `empty()` when a topic or channel is deleted). `.bad` files are kept, as upstream keeps them.
+   * Closes WITHOUT persisting metadata and removes the queue's data files and metadata file (used after
+   * `empty()` when a topic or channel is deleted). `.bad` files are kept, as upstream keeps them. The
+   * files go before this returns (unless a close is under way): a queue opened again under the same
+   * name right after (a deleted topic published to again) must not lose its new files to a deletion
+   * finishing later. The fds are closed once an in-flight sync is done with them.
    */
   delete(): Promise<void> {
     const closing = this.#closePromise;
-    const deleting = (async () => {
-      if (closing) await closing;
-      this.#exiting = true;
-      this.#log("info", `DISKQUEUE(${this.#opts.name}): deleting`);
-      this.#clearTimer();
-      if (this.#syncing) await this.#syncing;
-      this.#generation++;
-      this.#closeAllFds();
-      for (const n of this.#pendingDeletes.splice(0)) this.#removeFile(this.#fileName(n));
-      for (let n = this.#readFileNum; n <= this.#writeFileNum; n++) this.#removeFile(this.#fileName(n));
-      this.#removeFile(this.#metaPath);
-    })();
+    const deleting = closing === undefined ? this.#deleteNow() : closing.then(() => this.#deleteNow());
     this.#closePromise = deleting;
     return deleting;
+  }
+
+  #deleteNow(): Promise<void> {
+    this.#exiting = true;
+    this.#log("info", `DISKQUEUE(${this.#opts.name}): deleting`);
+    this.#clearTimer();
+    this.#generation++; // an in-flight sync drops its metadata instead of committing it
+    for (const n of this.#pendingDeletes.splice(0)) this.#removeFile(this.#fileName(n));
+    for (let n = this.#readFileNum; n <= this.#writeFileNum; n++) this.#removeFile(this.#fileName(n));
+    this.#removeFile(this.#metaPath);
+    const syncing = this.#syncing;
+    if (syncing === undefined) {
+      this.#closeAllFds();
+      return Promise.resolve();
+    }
+    return syncing.then(() => this.#closeAllFds());
   }
 
   // ---- startup ----

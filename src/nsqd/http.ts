@@ -150,8 +150,7 @@ export function createHttpApp(nsqd: Nsqd): Hono {
   route(app, "/topic/delete", {
     POST: (c) => {
       const name = requiredParam(parseQuery(c.req.url), "topic", "MISSING_ARG_TOPIC");
-      if (nsqd.getExistingTopic(name) === undefined) throw new HttpError(404, "TOPIC_NOT_FOUND");
-      nsqd.deleteExistingTopic(name);
+      if (!nsqd.deleteExistingTopic(name)) throw new HttpError(404, "TOPIC_NOT_FOUND");
       return v1(null);
     },
   });
@@ -190,9 +189,9 @@ export function createHttpApp(nsqd: Nsqd): Hono {
   route(app, "/channel/delete", {
     POST: (c) => {
       const [topicName, channelName] = topicChannelArgs(c.req.url);
-      const topic = existingTopic(nsqd, topicName);
-      if (topic.getExistingChannel(channelName) === undefined) throw new HttpError(404, "CHANNEL_NOT_FOUND");
-      topic.deleteExistingChannel(channelName);
+      if (!existingTopic(nsqd, topicName).deleteExistingChannel(channelName)) {
+        throw new HttpError(404, "CHANNEL_NOT_FOUND");
+      }
       return v1(null);
     },
   });

@@ -77,7 +77,7 @@ export class Nsqd {
     this.#topicCtx = {
       options,
       setHealth: (err) => this.setHealth(err),
-      onEphemeralTopicEmpty: (topic) => this.deleteExistingTopic(topic.name),
+      onEphemeralTopicEmpty: (topic) => this.#deleteTopic(topic),
       onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
       createBackend: (name) => new DiskBackend(name, this.dataPath, options, this.logger),
       unackedLog: (name) => ({
@@ -427,15 +427,26 @@ export class Nsqd {
     return this.#topics.get(name);
   }
 
-  /** Deletes a topic and its channels; throws if it does not exist. */
-  deleteExistingTopic(name: string): void {
+  /** Deletes a topic and its channels (`/topic/delete`); false if there is none of that name. */
+  deleteExistingTopic(name: string): boolean {
     const topic = this.#topics.get(name);
-    if (topic === undefined) throw new Error("topic does not exist");
-    this.#topics.delete(name);
+    if (topic === undefined) return false;
+    this.#deleteTopic(topic);
+    return true;
+  }
+
+  /**
+   * Deletes this very topic if it is still ours: an ephemeral topic whose last channel went may have
+   * been deleted already, and another made under its name. It leaves the map first, so nothing its
+   * deletion sets off (clients leaving) finds it; then it is deleted to the end and announced.
+   */
+  #deleteTopic(topic: Topic): void {
+    if (this.#topics.get(topic.name) !== topic) return;
+    this.#topics.delete(topic.name);
     topic.delete();
-    this.logger.info(`TOPIC(${name}): deleted`);
+    this.logger.info(`TOPIC(${topic.name}): deleted`);
     if (!topic.ephemeral) this.persistMetadata();
-    this.#lookup?.notify("UNREGISTER", name, "");
+    this.#lookup?.notify("UNREGISTER", topic.name, "");
   }
 
   /** Topics sorted by name. */

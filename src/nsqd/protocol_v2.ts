@@ -160,7 +160,13 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     const client = this.#client;
     if (client === null) return;
     client.dispose();
-    this.#nsqd.removeClient(client);
+    try {
+      this.#nsqd.removeClient(client);
+    } catch (err) {
+      // Called from the platform's socket callbacks, where a throw would be lost (Bun) or stop the
+      // process (an unhandled rejection on Deno): log it as the bug it is.
+      this.#nsqd.logger.error(`[${client}] - internal error: ${(err as Error)?.stack ?? err}`);
+    }
     this.#nsqd.logger.info(`PROTOCOL(V2): [${client}] exiting ioloop`);
   }
 

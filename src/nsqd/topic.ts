@@ -65,7 +65,7 @@ export class Topic {
     this.#channelCtx = {
       options: ctx.options,
       setHealth: (err) => ctx.setHealth(err),
-      onEphemeralChannelEmpty: (channel) => this.deleteExistingChannel(channel.name),
+      onEphemeralChannelEmpty: (channel) => this.#removeChannel(channel),
       createBackend: (backendName) => ctx.createBackend(backendName),
       unackedLog: (channelName) => ctx.unackedLog(channelName),
       logError: (msg) => ctx.logError(msg),
@@ -110,15 +110,42 @@ export class Topic {
     return channel;
   }
 
-  /** Deletes a channel; throws if it does not exist. */
-  deleteExistingChannel(name: string): void {
+  /**
+   * Deletes a channel (`/channel/delete`): its clients are disconnected, its messages and files
+   * dropped; the last channel of an ephemeral topic takes the topic with it. False if there is none.
+   */
+  deleteExistingChannel(name: string): boolean {
     const channel = this.#channels.get(name);
-    if (channel === undefined) throw new Error("channel does not exist");
-    this.#channels.delete(name);
-    this.#channelList.splice(this.#channelList.indexOf(channel), 1);
-    channel.delete();
+    if (channel === undefined) return false;
+    this.#removeChannel(channel);
+    return true;
+  }
+
+  /**
+   * Deletes this very channel if it is still one of the topic's. The last client of an ephemeral
+   * channel may leave after the channel was deleted (its connection closes on a later turn, or while
+   * the deletion disconnects it), and by then another channel may have been made under its name.
+   */
+  #removeChannel(channel: Channel): void {
+    if (this.#channels.get(channel.name) !== channel) return;
+    this.#detachAndDelete(channel);
+    if (this.#channels.size === 0 && this.ephemeral && !this.#exiting) this.#ctx.onEphemeralTopicEmpty(this);
+  }
+
+  /**
+   * Takes the channel out of the topic before deleting it, so whatever its deletion sets off (clients
+   * leaving) finds it gone. The list is replaced, not spliced: a fan-out in progress keeps its own.
+   * A failure (a file that cannot be removed) is logged: the deletion goes on regardless.
+   */
+  #detachAndDelete(channel: Channel): void {
+    this.#channels.delete(channel.name);
+    this.#channelList = this.#channelList.filter((c) => c !== channel);
+    try {
+      channel.delete();
+    } catch (err) {
+      this.#ctx.logError(`TOPIC(${this.name}): failed to delete channel(${channel.name}) - ${err}`);
+    }
     this.#ctx.onChannelChange(this, channel, false);
-    if (this.#channels.size === 0 && this.ephemeral) this.#ctx.onEphemeralTopicEmpty(this);
   }
 
   /** Publishes one message. Throws when the topic is exiting or the backend fails. */
@@ -188,11 +215,21 @@ export class Topic {
     this.#backend.empty();
   }
 
-  /** Deletes the topic: every channel is deleted, queues and files dropped. */
+  /**
+   * Deletes the topic: every channel is deleted, queues and files dropped. Runs once, and to the end
+   * (a failure to remove files is logged); the ephemeral-topic rule does not fire on the way.
+   */
   delete(): void {
+    if (this.#exiting) return;
     this.#exiting = true;
-    for (const name of [...this.#channels.keys()]) this.deleteExistingChannel(name);
-    this.empty();
+    for (const channel of this.#channelList) {
+      if (this.#channels.get(channel.name) === channel) this.#detachAndDelete(channel);
+    }
+    try {
+      this.empty();
+    } catch (err) {
+      this.#ctx.logError(`TOPIC(${this.name}): failed to empty - ${err}`);
+    }
     this.#backend.delete().catch((err) => this.#ctx.logError(`TOPIC(${this.name}): delete - ${err}`));
   }
 

@@ -247,7 +247,10 @@ export const FRAME_MESSAGE = 2;
 /** A raw TCP connection with frame-level helpers. */
 export class NsqConn {
   readonly #conn: Deno.Conn;
+  /** Received bytes not read yet: `#buf[#off..#end)`. */
   #buf = new Uint8Array(0);
+  #off = 0;
+  #end = 0;
   #eof = false;
   #reading: Promise<void> | null = null;
 
@@ -283,14 +286,14 @@ export class NsqConn {
   /** Reads exactly `n` bytes, or throws on EOF / timeout. */
   async readExactly(n: number, timeoutMs = 5000): Promise<Uint8Array> {
     const deadline = Date.now() + timeoutMs;
-    while (this.#buf.length < n) {
-      if (this.#eof) throw new Error(`EOF after ${this.#buf.length} of ${n} bytes`);
+    while (this.buffered < n) {
+      if (this.#eof) throw new Error(`EOF after ${this.buffered} of ${n} bytes`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out reading ${n} bytes (have ${this.#buf.length})`);
+      if (left <= 0) throw new Error(`timed out reading ${n} bytes (have ${this.buffered})`);
       await withTimeout(this.#fill(), left, `reading ${n} bytes`);
     }
-    const out = this.#buf.slice(0, n);
-    this.#buf = this.#buf.slice(n);
+    const out = this.#buf.slice(this.#off, this.#off + n);
+    this.#off += n;
     return out;
   }
 
@@ -361,7 +364,7 @@ export class NsqConn {
   }
 
   get buffered(): number {
-    return this.#buf.length;
+    return this.#end - this.#off;
   }
 
   #fill(): Promise<void> {
@@ -371,10 +374,20 @@ export class NsqConn {
         const n = await this.#conn.read(chunk);
         if (n === null) this.#eof = true;
         else {
-          const next = new Uint8Array(this.#buf.length + n);
-          next.set(this.#buf);
-          next.set(chunk.subarray(0, n), this.#buf.length);
-          this.#buf = next;
+          // Append, moving what is left to the front only when the buffer is full (consumers read
+          // many small frames: copying the rest of the buffer for each was quadratic).
+          if (this.#end + n > this.#buf.length) {
+            const have = this.buffered;
+            const next = have + n > this.#buf.length
+              ? new Uint8Array(Math.max(2 * this.#buf.length, have + n))
+              : this.#buf;
+            next.set(this.#buf.subarray(this.#off, this.#end), 0); // (set copies overlapping ranges right)
+            this.#buf = next;
+            this.#off = 0;
+            this.#end = have;
+          }
+          this.#buf.set(chunk.subarray(0, n), this.#end);
+          this.#end += n;
         }
       } catch {
         this.#eof = true;
