@@ -1,7 +1,8 @@
 /**
  * The churn load of issue 14 for minutes, with more clients:
  * `deno run -A bench/churn.ts [--seconds=180] [--seed=N] [--runtime=deno|bun|bin] [--publishers=8]
- * [--consumers=16] [--topics=20] [--admin-interval-ms=20] [--publish-pause-ms=4]`.
+ * [--consumers=16] [--topics=20] [--admin-interval-ms=20] [--publish-pause-ms=4] [--durable]`.
+ * `--durable` runs nsqd with `--mem-queue-size=0 --sync-every=1` (disk queues and unacknowledged logs).
  *
  * One nsqd (registered with one nsqlookupd) on the chosen runtime, the load and the checks of
  * tests/e2e/churn.ts (the same code as the CI test `tests/e2e/churn_test.ts`, which runs ~20 s of it).
@@ -21,6 +22,7 @@ const known = [
   "topics",
   "admin-interval-ms",
   "publish-pause-ms",
+  "durable",
 ];
 for (const k of args.keys()) {
   if (!known.includes(k)) {
@@ -48,7 +50,10 @@ const log = (line: string) => console.log(`[churn ${runtime}] ${line}`);
 log(
   `seed ${seed} (replay: deno run -A bench/churn.ts --seed=${seed} --runtime=${runtime} --seconds=${seconds})`,
 );
-const { nsqd, lookupd, stop } = await startChurnCluster(runtime);
+const { nsqd, lookupd, stop } = await startChurnCluster(
+  runtime,
+  args.has("durable") ? ["--mem-queue-size=0", "--sync-every=1"] : [],
+);
 let failed = true;
 try {
   const started = Date.now();

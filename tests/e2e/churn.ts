@@ -92,6 +92,7 @@ export const CHURN_NSQD_ARGS = ["--msg-timeout=2s", "--mem-queue-size=500"];
  */
 export async function startChurnCluster(
   runtime: Runtime,
+  extraArgs: string[] = [],
 ): Promise<{ nsqd: NsqdProcess; lookupd: NsqlookupdProcess; stop: () => Promise<void> }> {
   const lookupd = await startNsqlookupd(runtime, ["--broadcast-address=127.0.0.1"]);
   let nsqd: NsqdProcess | undefined;
@@ -102,6 +103,7 @@ export async function startChurnCluster(
   try {
     nsqd = await startNsqd(runtime, [
       ...CHURN_NSQD_ARGS,
+      ...extraArgs,
       "--broadcast-address=127.0.0.1",
       `--lookupd-tcp-address=127.0.0.1:${lookupd.tcpPort}`,
     ]);
