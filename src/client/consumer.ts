@@ -3,10 +3,8 @@
  * topic/channel on any number of nsqds, given directly or discovered through nsqlookupd, and
  * hands each message to handlers (or to a `for await` loop).
  *
- * Flow control is go-nsq's: `maxInFlight` is one budget shared by every connection (RDY per
- * connection = maxInFlight / #connections, at least 1; redistributed on a timer when there are
- * more connections than budget); a requeue with backoff sets RDY 0 everywhere for a growing
- * period, then lets one message through (RDY 1) to test the waters; successes bring it back.
+ * Flow control (RDY and backoff) is go-nsq's and lives in `rdy.ts`; the handlers and their
+ * concurrency in `handlers.ts`.
  *
  * Hot path: a message frame becomes one `ConsumerMessage` and goes straight to a handler (or the
  * iterator); its FIN/REQ is appended to the connection's command buffer, which is written once
@@ -18,17 +16,13 @@ import { BackoffSignal, BackoffState } from "./backoff.ts";
 import { type ClientConfig, resolveClientConfig } from "./config.ts";
 import { clientPlatform, NsqConnection, parseAddress } from "./connection.ts";
 import { NsqClosedError, NsqConnectionError, NsqError } from "./errors.ts";
-import { lookupUrl, queryLookupd } from "./lookupd.ts";
+import { Fifo } from "./fifo.ts";
+import { type HandlerOptions, Handlers, type MessageHandler } from "./handlers.ts";
+import { LookupdPoller } from "./lookupd.ts";
 import { ConsumerMessage, type MessageResponder } from "./message.ts";
+import { RdyController, type RdyLink } from "./rdy.ts";
 
-/** Handles one message; resolving finishes it, throwing requeues it (unless auto-response is off). */
-export type MessageHandler = (msg: ConsumerMessage) => void | Promise<void>;
-
-/** Options of {@link Consumer.addHandler}. */
-export interface HandlerOptions {
-  /** How many messages this handler works on at once (default 1). */
-  concurrency?: number;
-}
+export type { HandlerOptions, MessageHandler } from "./handlers.ts";
 
 /** Options of a {@link Consumer}: any client option of go-nsq (camelCase, ms), plus these. */
 export interface ConsumerOptions extends Partial<ClientConfig> {
@@ -61,68 +55,20 @@ export interface ConsumerStats {
   connections: number;
 }
 
-/** One subscribed connection and its RDY bookkeeping. */
-interface Link {
+/** One subscribed connection: its RDY bookkeeping (`RdyLink`) and what the Consumer adds. */
+interface Link extends RdyLink {
   readonly address: string;
-  conn: NsqConnection | null;
   readonly responder: MessageResponder;
   readonly fromLookupd: boolean;
-  /** RDY last sent. */
-  rdy: number;
-  lastRdyAt: number;
-  lastMsgAt: number;
-  /** Messages received and not answered yet. */
-  inFlight: number;
-  /** nsqd's `max_rdy_count`. */
-  maxRdy: number;
-  /** CLS sent (stop, disconnect, or gone from nsqlookupd): no more RDY. */
-  closing: boolean;
   /** nsqd answered CLS: close once nothing is in flight. */
   closeWait: boolean;
-  retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Successful nsqlookupd answers in a row that did not list it. */
   misses: number;
   /** Pending until nsqd answered SUB. */
   sub: PromiseWithResolvers<void> | null;
 }
 
-interface Pool {
-  readonly fn: MessageHandler;
-  readonly concurrency: number;
-  active: number;
-}
-
-/** A FIFO without `Array#shift`'s copying. */
-class Fifo<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-}
-
 const textDecoder = new TextDecoder();
-/** go-nsq retries a RDY update refused for lack of budget after this long. */
-const RDY_RETRY_MS = 5000;
 
 /**
  * Consumes one topic/channel from one or more nsqds. Add handlers (or iterate it with
@@ -136,7 +82,6 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   readonly #options: Partial<ClientConfig>;
   #config: ClientConfig;
   #platform: Platform | null = null;
-  readonly #autoResponse: boolean;
   readonly #onGiveUp: ConsumerOptions["onGiveUp"];
   readonly #onError: (err: Error, msg?: ConsumerMessage) => void;
 
@@ -147,21 +92,12 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   readonly #reconnectTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #started = false;
 
-  #maxInFlight: number;
-  #totalRdy = 0;
   readonly #backoff: BackoffState;
-  #backoffTimer: ReturnType<typeof setTimeout> | undefined;
-  #needRedistribute = false;
-  #redistributeTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #rdy: RdyController<Link>;
 
-  readonly #lookupds: { address: string; url: string }[] = [];
-  #lookupdIndex = 0;
-  #lookupdTimer: ReturnType<typeof setTimeout> | undefined;
-  #polling: Promise<void> | null = null;
+  readonly #lookupd: LookupdPoller;
 
-  readonly #pools: Pool[] = [];
-  readonly #queue = new Fifo<ConsumerMessage>();
-  #draining = false;
+  readonly #handlers: Handlers;
 
   #iterating = false;
   readonly #buffer = new Fifo<ConsumerMessage>();
@@ -192,12 +128,20 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     const { autoResponse, onGiveUp, onError, ...config } = options;
     this.#options = config;
     this.#config = resolveClientConfig(config, "localhost");
-    this.#autoResponse = autoResponse ?? true;
     this.#onGiveUp = onGiveUp;
     this.#onError = onError ??
       ((err, msg) => console.error(`ERR [${topic}/${channel}]${msg ? ` msg ${msg.id}` : ""} ${err.message}`));
-    this.#maxInFlight = this.#config.maxInFlight;
     this.#backoff = new BackoffState(this.#config);
+    this.#rdy = new RdyController(this.#links, this.#config, this.#backoff, this.#config.maxInFlight);
+    this.#lookupd = new LookupdPoller(topic, this.#config, {
+      onFound: (addresses) => this.#onLookupdFound(addresses),
+      onError: (err) => this.#onError(err),
+    });
+    this.#handlers = new Handlers({
+      autoResponse: autoResponse ?? true,
+      onError: (err, msg) => this.#onError(err, msg),
+      onIdle: () => this.#maybeStopped(),
+    });
   }
 
   /**
@@ -215,7 +159,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`option concurrency must be an integer ≥ 1, got ${concurrency}`);
     }
-    this.#pools.push({ fn: handler, concurrency, active: 0 });
+    this.#handlers.add(handler, concurrency);
   }
 
   /**
@@ -258,19 +202,12 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
    */
   async connectToNsqlookupd(address: string): Promise<void> {
     if (this.#stopping) throw new NsqClosedError("consumer stopped");
-    const url = lookupUrl(address, this.topic);
-    if (this.#lookupds.some((l) => l.address === address)) return;
+    if (!this.#lookupd.add(address)) return;
     this.#started = true;
-    this.#lookupds.push({ address, url });
-    if (this.#lookupds.length > 1) return;
-    await this.#pollLookupd();
+    if (this.#lookupd.size > 1) return;
+    await this.#lookupd.poll();
     if (this.#stopping) return;
-    const interval = this.#config.lookupdPollInterval;
-    const jitter = Math.floor(Math.random() * this.#config.lookupdPollJitter * interval);
-    this.#lookupdTimer = setTimeout(() => {
-      this.#lookupdTimer = setInterval(() => this.#pollLookupd(), interval);
-      this.#pollLookupd();
-    }, jitter + interval);
+    this.#lookupd.startTimer();
   }
 
   /**
@@ -278,14 +215,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
    * @throws {NsqConnectionError} unknown address, or the last one
    */
   disconnectFromNsqlookupd(address: string): void {
-    const i = this.#lookupds.findIndex((l) => l.address === address);
-    if (i < 0) throw new NsqConnectionError("not connected");
-    if (this.#lookupds.length === 1) {
-      throw new NsqConnectionError(
-        `cannot disconnect from only remaining nsqlookupd HTTP address ${address}`,
-      );
-    }
-    this.#lookupds.splice(i, 1);
+    this.#lookupd.remove(address);
   }
 
   /**
@@ -296,9 +226,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 0) {
       throw new RangeError(`maxInFlight must be an integer ≥ 0, got ${maxInFlight}`);
     }
-    if (maxInFlight === this.#maxInFlight) return;
-    this.#maxInFlight = maxInFlight;
-    for (const link of this.#links.values()) this.#maybeUpdateRdy(link);
+    if (maxInFlight === this.#rdy.maxInFlight) return;
+    this.#rdy.maxInFlight = maxInFlight;
+    for (const link of this.#links.values()) this.#rdy.maybeUpdateRdy(link);
   }
 
   /** The counters so far. */
@@ -337,7 +267,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
    * @throws {TypeError} the consumer has handlers, or is iterated already
    */
   [Symbol.asyncIterator](): AsyncIterator<ConsumerMessage, undefined> {
-    if (this.#pools.length > 0) {
+    if (this.#handlers.count > 0) {
       throw new TypeError("this consumer has handlers: use handlers or for await, not both");
     }
     if (this.#iterating) throw new TypeError("a consumer can be iterated only once");
@@ -367,17 +297,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (this.#stopped) return this.#stopped.promise;
     this.#stopping = true;
     this.#stopped = Promise.withResolvers<void>();
-    clearTimeout(this.#lookupdTimer);
-    clearInterval(this.#lookupdTimer);
-    clearInterval(this.#redistributeTimer);
-    clearTimeout(this.#backoffTimer);
-    this.#backoff.timerPending = false;
+    this.#lookupd.stop();
+    this.#rdy.stop();
     for (const t of this.#reconnectTimers.values()) clearTimeout(t);
     this.#reconnectTimers.clear();
-    for (const link of this.#links.values()) {
-      clearTimeout(link.retryTimer);
-      this.#closeLink(link);
-    }
+    for (const link of this.#links.values()) this.#closeLink(link);
     // Not yet seen by application code: back to nsqd at once, no backoff (after the CLS, which
     // goes out in the same write: nsqd must not deliver them to us again).
     for (let msg = this.#buffer.shift(); msg !== undefined; msg = this.#buffer.shift()) msg.requeue(0, false);
@@ -440,9 +364,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     link.lastMsgAt = Date.now();
     this.#links.set(address, link);
     // Lower the others first so that the budget they give up is there for the new one (go-nsq #341).
-    for (const other of this.#links.values()) if (other !== link) this.#maybeUpdateRdy(other);
-    this.#maybeUpdateRdy(link);
-    this.#redistributeTimer ??= setInterval(() => this.#redistribute(), this.#config.rdyRedistributeInterval);
+    for (const other of this.#links.values()) if (other !== link) this.#rdy.maybeUpdateRdy(other);
+    this.#rdy.maybeUpdateRdy(link);
+    this.#rdy.start();
   }
 
   #newLink(address: string, fromLookupd: boolean): Link {
@@ -480,8 +404,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (link.closing) return;
     link.closing = true;
     // nsqd sets RDY 0 on CLS: that budget is free again.
-    this.#totalRdy -= link.rdy;
-    link.rdy = 0;
+    this.#rdy.release(link);
     const conn = link.conn;
     if (conn === null || conn.closed) return;
     conn.commands.line("CLS");
@@ -527,7 +450,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     const max = this.#config.maxAttempts;
     if (max > 0 && msg.attempts > max) return this.#giveUp(msg);
-    if (this.#pools.length > 0) return this.#dispatch(msg);
+    if (this.#handlers.count > 0) return this.#handlers.dispatch(msg);
     if (this.#stopping) return msg.requeue(0, false);
     const waiter = this.#waiter;
     if (waiter !== null) {
@@ -545,21 +468,15 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     if (this.#links.get(link.address) !== link) return;
     this.#links.delete(link.address);
-    clearTimeout(link.retryTimer);
-    const hadRdy = link.rdy;
-    this.#totalRdy -= link.rdy;
-    link.rdy = 0;
+    const hadRdy = this.#rdy.release(link);
     if (this.#stopping) return this.#maybeStopped();
     if (err !== null) {
       this.#onError(new NsqConnectionError(`(${link.address}) ${err.message}`, { cause: err }));
     }
-    if (hadRdy > 0 && (this.#backoff.level > 0 || this.#links.size === this.#maxInFlight)) {
-      this.#needRedistribute = true;
-    }
     // Beyond go-nsq v1.1.0: the remaining connections get the share the closed one had.
-    for (const other of this.#links.values()) this.#maybeUpdateRdy(other);
-    if (this.#lookupds.length > 0) {
-      this.#pollLookupd();
+    this.#rdy.lost(hadRdy);
+    if (this.#lookupd.size > 0) {
+      this.#lookupd.poll();
     } else if (this.#directAddrs.includes(link.address)) {
       this.#scheduleReconnect(link.address);
     }
@@ -581,29 +498,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.#reconnectTimers.set(address, timer);
   }
 
-  #pollLookupd(): Promise<void> {
-    this.#polling ??= this.#queryLookupds().finally(() => {
-      this.#polling = null;
-    });
-    return this.#polling;
-  }
-
-  async #queryLookupds(): Promise<void> {
-    let found: string[] | null = null;
-    // One nsqlookupd per poll, in turn; on failure the next one, up to 3 tries (go-nsq).
-    for (let tries = 0; tries < 3 && found === null && !this.#stopping; tries++) {
-      if (this.#lookupds.length === 0) return;
-      const l = this.#lookupds[this.#lookupdIndex++ % this.#lookupds.length];
-      try {
-        found = await queryLookupd(l.url, {
-          timeoutMs: this.#config.lookupdPollTimeout,
-          authSecret: this.#config.authSecret,
-        });
-      } catch (err) {
-        this.#onError(err as Error);
-      }
-    }
-    if (found === null || this.#stopping) return;
+  /** An nsqlookupd answered: connect to new nsqds, close those missing from two answers in a row. */
+  async #onLookupdFound(found: string[]): Promise<void> {
     for (const link of this.#links.values()) {
       if (!link.fromLookupd || link.closing) continue;
       if (found.includes(link.address)) link.misses = 0;
@@ -615,108 +511,6 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     await Promise.all(connects);
   }
 
-  // ---- RDY ----------------------------------------------------------------------------------------
-
-  /** RDY per connection: maxInFlight / #connections, at least 1, at most maxInFlight. */
-  #perConnMaxInFlight(): number {
-    const b = this.#maxInFlight;
-    const s = Math.floor(b / Math.max(1, this.#links.size));
-    return Math.min(Math.max(1, s), b);
-  }
-
-  #maybeUpdateRdy(link: Link): void {
-    if (this.#backoff.level > 0 || this.#backoff.timerPending) return;
-    this.#updateRdy(link, this.#perConnMaxInFlight());
-  }
-
-  /** go-nsq `updateRDY`: never exceed maxInFlight over all connections; false if refused. */
-  #updateRdy(link: Link, count: number): boolean {
-    if (link.closing || link.conn === null || link.conn.closed || this.#stopping) return false;
-    if (count > link.maxRdy) count = link.maxRdy;
-    clearTimeout(link.retryTimer);
-    link.retryTimer = undefined;
-    // Lowering never exceeds the budget (go-nsq refuses it when over budget; we don't).
-    if (count > link.rdy) {
-      const room = this.#maxInFlight - this.#totalRdy + link.rdy;
-      if (room > 0 && room < count) count = room;
-      if (room <= 0 && count > 0) {
-        if (link.rdy === 0) {
-          // Starved: try again later (any other successful update cancels this).
-          link.retryTimer = setTimeout(() => this.#updateRdy(link, count), RDY_RETRY_MS);
-        }
-        return false;
-      }
-    }
-    if (count === 0 && link.rdy === 0) return true;
-    this.#totalRdy += count - link.rdy;
-    link.rdy = count;
-    link.lastRdyAt = Date.now();
-    link.conn.commands.line(`RDY ${count}`);
-    link.conn.scheduleFlush();
-    return true;
-  }
-
-  /** go-nsq `redistributeRDY`: with more connections than budget (or in backoff), rotate RDY 1. */
-  #redistribute(): void {
-    if (this.#backoff.timerPending || this.#stopping) return;
-    const links = [...this.#links.values()].filter((l) => !l.closing);
-    if (links.length === 0) return;
-    if (links.length > this.#maxInFlight) this.#needRedistribute = true;
-    if (this.#backoff.level > 0 && links.length > 1) this.#needRedistribute = true;
-    if (!this.#needRedistribute) return;
-    this.#needRedistribute = false;
-    const now = Date.now();
-    for (const l of links) {
-      if (
-        l.rdy > 0 && (now - l.lastMsgAt > this.#config.lowRdyIdleTimeout ||
-          now - l.lastRdyAt > this.#config.lowRdyTimeout)
-      ) {
-        this.#updateRdy(l, 0);
-      }
-    }
-    let available = (this.#backoff.level > 0 ? 1 : this.#maxInFlight) - this.#totalRdy;
-    while (links.length > 0 && available > 0) {
-      available--;
-      const [choice] = links.splice(Math.floor(Math.random() * links.length), 1);
-      this.#updateRdy(choice, 1);
-    }
-  }
-
-  // ---- backoff ------------------------------------------------------------------------------------
-
-  #signal(signal: BackoffSignal): void {
-    if (this.#stopping) return;
-    const action = this.#backoff.signal(signal);
-    if (action.kind === "none") return;
-    if (action.kind === "exit") {
-      const n = this.#perConnMaxInFlight();
-      for (const link of this.#links.values()) this.#updateRdy(link, n);
-      return;
-    }
-    for (const link of this.#links.values()) this.#updateRdy(link, 0);
-    this.#startBackoffTimer(action.delayMs);
-  }
-
-  #startBackoffTimer(ms: number): void {
-    this.#backoff.timerPending = true;
-    this.#backoffTimer = setTimeout(() => this.#resume(), ms);
-  }
-
-  /** The backoff period is over: one random connection gets RDY 1 (one message at a time). */
-  #resume(): void {
-    this.#backoffTimer = undefined;
-    if (this.#stopping) {
-      this.#backoff.timerPending = false;
-      return;
-    }
-    const links = [...this.#links.values()].filter((l) => !l.closing);
-    if (links.length === 0) return this.#startBackoffTimer(1000);
-    const choice = links[Math.floor(Math.random() * links.length)];
-    // The timer is over: an update must not be skipped as "in backoff timeout".
-    this.#backoff.timerPending = false;
-    if (!this.#updateRdy(choice, 1)) this.#startBackoffTimer(1000);
-  }
-
   // ---- messages -----------------------------------------------------------------------------------
 
   #respond(link: Link, msg: ConsumerMessage, finish: boolean, delayMs: number, backoff: boolean): void {
@@ -724,7 +518,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (finish) this.#finished++;
     else this.#requeued++;
     // The backoff signal first (its RDY 0 goes out before the REQ, as go-nsq orders them).
-    this.#signal(finish ? BackoffSignal.Resume : backoff ? BackoffSignal.Backoff : BackoffSignal.Continue);
+    this.#rdy.signal(
+      finish ? BackoffSignal.Resume : backoff ? BackoffSignal.Backoff : BackoffSignal.Continue,
+    );
     const conn = link.conn;
     if (conn === null || conn.closed) return;
     conn.commands.line(finish ? `FIN ${msg.id}` : `REQ ${msg.id} ${delayMs}`);
@@ -748,69 +544,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     } else msg.finish();
   }
 
-  #dispatch(msg: ConsumerMessage): void {
-    for (const pool of this.#pools) {
-      if (pool.active < pool.concurrency) return this.#run(pool, msg);
-    }
-    this.#queue.push(msg);
-  }
-
-  #run(pool: Pool, msg: ConsumerMessage): void {
-    pool.active++;
-    let result: void | Promise<void>;
-    try {
-      result = pool.fn(msg);
-    } catch (err) {
-      return this.#handled(pool, msg, err, true);
-    }
-    if (result instanceof Promise) {
-      result.then(
-        () => this.#handled(pool, msg, undefined, false),
-        (err) => this.#handled(pool, msg, err, true),
-      );
-    } else this.#handled(pool, msg, undefined, false);
-  }
-
-  #handled(pool: Pool, msg: ConsumerMessage, err: unknown, failed: boolean): void {
-    pool.active--;
-    if (failed) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      this.#onError(
-        new Error(`Handler returned error (${e.message}) for msg ${msg.id}`, { cause: err }),
-        msg,
-      );
-    }
-    if (this.#autoResponse && msg.isAutoResponseEnabled && !msg.hasResponded) {
-      if (failed) msg.requeue();
-      else msg.finish();
-    }
-    this.#drainQueue();
-    this.#maybeStopped();
-  }
-
-  /** Starts queued messages on handlers with room (a loop, so sync handlers don't recurse). */
-  #drainQueue(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    try {
-      outer: while (this.#queue.length > 0) {
-        for (const pool of this.#pools) {
-          if (pool.active < pool.concurrency) {
-            this.#run(pool, this.#queue.shift()!);
-            continue outer;
-          }
-        }
-        break;
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-
   #maybeStopped(): void {
     if (!this.#stopping || this.#stopped === null) return;
-    if (this.#links.size > 0 || this.#pending.size > 0 || this.#queue.length > 0) return;
-    for (const pool of this.#pools) if (pool.active > 0) return;
+    if (this.#links.size > 0 || this.#pending.size > 0 || this.#handlers.busy) return;
     this.#stopped.resolve();
   }
 }
