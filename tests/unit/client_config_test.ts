@@ -236,3 +236,22 @@ Deno.test("FrameDecoder throws a RangeError on an impossible frame size", () => 
   const big = new FrameDecoder(() => {}, 1024);
   assert.throws(() => big.push(new Uint8Array([0, 0, 8, 0, 0, 0, 0, 0])), /invalid frame size 2048/);
 });
+
+Deno.test("CommandWriter gives the same bytes whatever the buffer size it starts with (growth mid-command)", () => {
+  const write = (w: CommandWriter) => {
+    w.line("RDY 2500");
+    w.pub("topic", new Uint8Array(100).fill(97));
+    w.line("FIN 0123456789abcdef");
+    w.append(new Uint8Array([1, 2, 3, 10]));
+    w.dpub("topic", 5, new Uint8Array([4, 5, 6]));
+    w.mpub("topic", [new Uint8Array(30).fill(98), "text"]);
+    w.identify("{}");
+  };
+  const reference = new CommandWriter(1 << 16);
+  write(reference);
+  for (let size = 1; size <= reference.length; size++) {
+    const w = new CommandWriter(size);
+    write(w);
+    assert.deepEqual(w.bytes(), reference.bytes(), `initial size ${size}`);
+  }
+});
