@@ -66,7 +66,7 @@ async function subscribe(): Promise<{ messages: number; ms: number }> {
   await consumer.connectToNsqd(address);
   await done.promise;
   await consumer.stop();
-  return { messages: n, ms: last - first };
+  return { messages: count, ms: last - first };
 }
 
 const result = mode === "sub" ? await subscribe() : await publish();

@@ -63,7 +63,7 @@ function subscribe() {
       if (n === count) {
         const ms = performance.now() - first;
         reader.close();
-        resolve({ messages: n, ms });
+        resolve({ messages: count, ms });
       }
     });
     reader.connect();
