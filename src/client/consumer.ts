@@ -108,6 +108,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   #requeued = 0;
 
   #stopping = false;
+  /** `Date.now()` read once per tick (0: not yet this tick): a frame's worth of messages shares it. */
+  #clock = 0;
+  readonly #clockStale = () => {
+    this.#clock = 0;
+  };
   #stopped: PromiseWithResolvers<void> | null = null;
 
   /**
@@ -385,11 +390,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       misses: 0,
       sub: null,
       responder: {
-        respond: (msg, finish, delayMs, backoff) => this.#respond(link, msg, finish, delayMs, backoff),
-        touch: (msg) => {
+        respond: (_msg, raw, finish, delayMs, backoff) => this.#respond(link, raw, finish, delayMs, backoff),
+        touch: (_msg, raw) => {
           const conn = link.conn;
           if (conn === null || conn.closed) return;
-          conn.commands.line(`TOUCH ${msg.id}`);
+          conn.commands.touch(raw, 10);
           conn.scheduleFlush();
         },
         defaultRequeueDelay: (attempts) =>
@@ -440,7 +445,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   #onMessage(link: Link, data: Uint8Array): void {
     this.#received++;
     link.inFlight++;
-    link.lastMsgAt = Date.now();
+    link.lastMsgAt = this.#now();
     let msg: ConsumerMessage;
     try {
       msg = new ConsumerMessage(data, link.address, link.responder);
@@ -513,7 +518,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
 
   // ---- messages -----------------------------------------------------------------------------------
 
-  #respond(link: Link, msg: ConsumerMessage, finish: boolean, delayMs: number, backoff: boolean): void {
+  #respond(link: Link, raw: Uint8Array, finish: boolean, delayMs: number, backoff: boolean): void {
     link.inFlight--;
     if (finish) this.#finished++;
     else this.#requeued++;
@@ -523,7 +528,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     );
     const conn = link.conn;
     if (conn === null || conn.closed) return;
-    conn.commands.line(finish ? `FIN ${msg.id}` : `REQ ${msg.id} ${delayMs}`);
+    if (finish) conn.commands.fin(raw, 10);
+    else conn.commands.req(raw, 10, delayMs);
     conn.scheduleFlush();
     if (link.closeWait && link.inFlight <= 0) conn.close();
   }
@@ -542,6 +548,14 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         msg.finish();
       });
     } else msg.finish();
+  }
+
+  #now(): number {
+    if (this.#clock === 0) {
+      this.#clock = Date.now();
+      queueMicrotask(this.#clockStale);
+    }
+    return this.#clock;
   }
 
   #maybeStopped(): void {

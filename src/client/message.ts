@@ -8,28 +8,30 @@ import { messageIdFromBytes, readUint32 } from "../protocol/message.ts";
 
 const textDecoder = new TextDecoder();
 
-/** Where a message's answers go: the consumer connection it arrived on. */
+/**
+ * Where a message's answers go: the consumer connection it arrived on. `raw` is the message's
+ * copy of the frame data: its ID is at bytes 10–25, written to the command buffer as they are (no
+ * string per message).
+ */
 export interface MessageResponder {
   /** FIN (`backoff` unused), or REQ with `delayMs` and a backoff (`true`) or continue (`false`) signal. */
-  respond(msg: ConsumerMessage, finish: boolean, delayMs: number, backoff: boolean): void;
+  respond(msg: ConsumerMessage, raw: Uint8Array, finish: boolean, delayMs: number, backoff: boolean): void;
   /** TOUCH. */
-  touch(msg: ConsumerMessage): void;
+  touch(msg: ConsumerMessage, raw: Uint8Array): void;
   /** The delay of `requeue()` without an argument for a message of `attempts` attempts. */
   defaultRequeueDelay(attempts: number): number;
 }
 
 /** One message received by a {@link Consumer}; answer it with `finish()` or `requeue()`. */
 export class ConsumerMessage {
-  /** The 16-character message ID. */
-  readonly id: string;
-  /** The body (a copy: it stays valid). */
-  readonly body: Uint8Array;
   /** Deliveries so far, this one included (1 on the first delivery). */
   readonly attempts: number;
   /** The `host:port` of the nsqd it came from. */
   readonly nsqdAddress: string;
-  readonly #tsHi: number;
-  readonly #tsLo: number;
+  /** The frame data, copied once: timestamp, attempts, ID and body (the hot path decodes no more). */
+  readonly #raw: Uint8Array;
+  #id: string | undefined;
+  #body: Uint8Array | undefined;
   readonly #responder: MessageResponder;
   #responded = false;
   #autoResponse = true;
@@ -42,23 +44,30 @@ export class ConsumerMessage {
    */
   constructor(data: Uint8Array, nsqdAddress: string, responder: MessageResponder) {
     if (data.length < 26) throw new RangeError(`message frame too short (${data.length} bytes)`);
-    this.#tsHi = readUint32(data, 0);
-    this.#tsLo = readUint32(data, 4);
+    this.#raw = data.slice();
     this.attempts = (data[8] << 8) | data[9];
-    this.id = messageIdFromBytes(data, 10);
-    this.body = data.slice(26);
     this.nsqdAddress = nsqdAddress;
     this.#responder = responder;
   }
 
+  /** The 16-character message ID. */
+  get id(): string {
+    return this.#id ??= messageIdFromBytes(this.#raw, 10);
+  }
+
+  /** The body (a copy: it stays valid). */
+  get body(): Uint8Array {
+    return this.#body ??= this.#raw.subarray(26);
+  }
+
   /** Publish time in nanoseconds since the Unix epoch. */
   get timestamp(): bigint {
-    return (BigInt(this.#tsHi) << 32n) | BigInt(this.#tsLo);
+    return (BigInt(readUint32(this.#raw, 0)) << 32n) | BigInt(readUint32(this.#raw, 4));
   }
 
   /** Publish time in milliseconds since the Unix epoch (as `Date.now()`). */
   get timestampMs(): number {
-    return Math.floor((this.#tsHi * 4294967296 + this.#tsLo) / 1e6);
+    return Math.floor((readUint32(this.#raw, 0) * 4294967296 + readUint32(this.#raw, 4)) / 1e6);
   }
 
   /** The body decoded as UTF-8. */
@@ -85,7 +94,7 @@ export class ConsumerMessage {
   finish(): void {
     if (this.#responded) return;
     this.#responded = true;
-    this.#responder.respond(this, true, 0, false);
+    this.#responder.respond(this, this.#raw, true, 0, false);
   }
 
   /**
@@ -101,12 +110,12 @@ export class ConsumerMessage {
     const delay = delayMs === undefined || delayMs < 0
       ? this.#responder.defaultRequeueDelay(this.attempts)
       : Math.trunc(delayMs);
-    this.#responder.respond(this, false, delay, backoff);
+    this.#responder.respond(this, this.#raw, false, delay, backoff);
   }
 
   /** Asks nsqd for more time (TOUCH): the in-flight timeout starts again. Ignored after an answer. */
   touch(): void {
     if (this.#responded) return;
-    this.#responder.touch(this);
+    this.#responder.touch(this, this.#raw);
   }
 }

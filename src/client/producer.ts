@@ -55,10 +55,11 @@ function expect(link: Link): Promise<void> {
   return p.promise;
 }
 
+/** One topic's open batch: every `publish()` in it gets the same promise (no promise per message). */
 interface Batch {
   bodies: CommandWriter;
   count: number;
-  waiters: Pending[];
+  settle: PromiseWithResolvers<void>;
 }
 
 const textDecoder = new TextDecoder();
@@ -89,6 +90,10 @@ export class Producer {
   #closing: Promise<void> | null = null;
   readonly #batch: Required<BatchOptions> | null;
   #batches = new Map<string, Batch>();
+  /** A batch's buffer, kept for the next batch once its MPUB was copied to the connection. */
+  #spareBodies: CommandWriter | null = null;
+  /** The last topic name `checkTopic()` accepted (publishers mostly use one or a few). */
+  #checkedTopic = "";
   #batchTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -126,7 +131,7 @@ export class Producer {
    */
   publish(topic: string, body: Body): Promise<void> {
     if (this.#closed) return Promise.reject(new NsqClosedError());
-    const bad = checkTopic(topic);
+    const bad = this.#checkTopic(topic);
     if (bad) return Promise.reject(bad);
     if (this.#batch !== null) return this.#addToBatch(topic, body);
     const link = this.#link;
@@ -146,7 +151,7 @@ export class Producer {
    */
   publishMany(topic: string, bodies: readonly Body[]): Promise<void> {
     if (this.#closed) return Promise.reject(new NsqClosedError());
-    const bad = checkTopic(topic);
+    const bad = this.#checkTopic(topic);
     if (bad) return Promise.reject(bad);
     const link = this.#link;
     if (link !== null) {
@@ -166,7 +171,7 @@ export class Producer {
    */
   publishDeferred(topic: string, delayMs: number, body: Body): Promise<void> {
     if (this.#closed) return Promise.reject(new NsqClosedError());
-    const bad = checkTopic(topic);
+    const bad = this.#checkTopic(topic);
     if (bad) return Promise.reject(bad);
     const link = this.#link;
     if (link !== null) {
@@ -304,20 +309,21 @@ export class Producer {
     const limits = this.#batch!;
     let batch = this.#batches.get(topic);
     if (batch === undefined) {
-      batch = { bodies: new CommandWriter(1024), count: 0, waiters: [] };
+      const bodies = this.#spareBodies ?? new CommandWriter(16 * 1024);
+      this.#spareBodies = null;
+      batch = { bodies, count: 0, settle: Promise.withResolvers<void>() };
       this.#batches.set(topic, batch);
     }
     batch.bodies.sizedBody(body);
     batch.count++;
-    const p = Promise.withResolvers<void>();
-    batch.waiters.push(p);
+    const p = batch.settle.promise;
     if (batch.count >= limits.maxMessages || batch.bodies.length >= limits.maxBytes) {
       this.#batches.delete(topic);
       this.#sendBatch(topic, batch);
     } else if (this.#batchTimer === undefined) {
       this.#batchTimer = setTimeout(() => this.#flushBatches(), limits.maxDelayMs);
     }
-    return p.promise;
+    return p;
   }
 
   #flushBatches(): void {
@@ -330,16 +336,15 @@ export class Producer {
 
   #sendBatch(topic: string, batch: Batch): void {
     const encoded = batch.bodies.bytes();
-    const waiters = batch.waiters;
     const link = this.#link;
     const target = link?.conn.commands ?? this.#backlog;
     // One message travels as PUB, so its answer (and error code) is PUB's.
     if (batch.count === 1) target.pub(topic, encoded.subarray(4));
     else target.mpubEncoded(topic, batch.count, encoded);
-    const fanOut: Pending = waiters.length === 1 ? waiters[0] : {
-      resolve: () => waiters.forEach((w) => w.resolve()),
-      reject: (err) => waiters.forEach((w) => w.reject(err)),
-    };
+    // Copied: the buffer serves the next batch.
+    batch.bodies.reset();
+    this.#spareBodies = batch.bodies;
+    const fanOut: Pending = batch.settle;
     if (link !== null) {
       link.pending.push(fanOut);
       link.conn.scheduleFlush();
@@ -347,6 +352,13 @@ export class Producer {
       this.#backlogPending.push(fanOut);
       this.#connect().catch(() => {});
     }
+  }
+
+  #checkTopic(topic: string): TypeError | null {
+    if (topic === this.#checkedTopic) return null;
+    const bad = checkTopic(topic);
+    if (bad === null) this.#checkedTopic = topic;
+    return bad;
   }
 }
 

@@ -9,7 +9,7 @@
  * backoff sets RDY 0 everywhere for a growing period (`BackoffState`), then lets one message through
  * (RDY 1) to test the waters; successes bring the level down, level 0 restores full RDY.
  */
-import type { BackoffSignal, BackoffState } from "./backoff.ts";
+import { BackoffSignal, type BackoffState } from "./backoff.ts";
 import type { ClientConfig } from "./config.ts";
 import type { NsqConnection } from "./connection.ts";
 
@@ -29,6 +29,8 @@ export interface RdyLink {
   /** A refused RDY update, tried again later. */
   retryTimer: ReturnType<typeof setTimeout> | undefined;
 }
+
+const RESUME = BackoffSignal.Resume;
 
 /** go-nsq retries a RDY update refused for lack of budget after this long. */
 const RDY_RETRY_MS = 5000;
@@ -166,6 +168,8 @@ export class RdyController<L extends RdyLink> {
 
   /** go-nsq `startStopContinueBackoff`: one message's answer moves the backoff level. */
   signal(signal: BackoffSignal): void {
+    // The common case, a success while not backing off, changes nothing (BackoffState agrees).
+    if (signal === RESUME && this.#backoff.level === 0) return;
     if (this.#stopped) return;
     const action = this.#backoff.signal(signal);
     if (action.kind === "none") return;

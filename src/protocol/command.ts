@@ -9,6 +9,11 @@
 import { writeUint32 } from "./message.ts";
 
 const encoder = new TextEncoder();
+const FIN = encoder.encode("FIN ");
+const REQ = encoder.encode("REQ ");
+const TOUCH = encoder.encode("TOUCH ");
+/** `PUB <topic>\n` by topic (a producer publishes to a few topics, many times). */
+const pubLines = new Map<string, Uint8Array>();
 
 /** A message body: bytes, or text sent as UTF-8. */
 export type Body = Uint8Array | string;
@@ -54,6 +59,24 @@ export class CommandWriter {
     this.#newline();
   }
 
+  /** `FIN <id>`, the 16-byte ID copied from `src` at `at` (no string per message). */
+  fin(src: Uint8Array, at: number): void {
+    this.#withId(FIN, src, at);
+    this.#newline();
+  }
+
+  /** `REQ <id> <delayMs>`, the ID copied from `src` at `at`. */
+  req(src: Uint8Array, at: number, delayMs: number): void {
+    this.#withId(REQ, src, at);
+    this.#ascii(` ${delayMs}\n`);
+  }
+
+  /** `TOUCH <id>`, the ID copied from `src` at `at`. */
+  touch(src: Uint8Array, at: number): void {
+    this.#withId(TOUCH, src, at);
+    this.#newline();
+  }
+
   /** `IDENTIFY` with a JSON body. */
   identify(json: string): void {
     this.#withBody("IDENTIFY", json);
@@ -64,9 +87,17 @@ export class CommandWriter {
     this.#withBody("AUTH", secret);
   }
 
-  /** `PUB <topic>` with one body. */
+  /** `PUB <topic>` with one body (the line encoded once per topic, not once per message). */
   pub(topic: string, body: Body): void {
-    this.#withBody(`PUB ${topic}`, body);
+    let line = pubLines.get(topic);
+    if (line === undefined) {
+      if (pubLines.size >= 256) pubLines.clear();
+      line = encoder.encode(`PUB ${topic}\n`);
+      pubLines.set(topic, line);
+    }
+    const at = this.#reserve(line.length);
+    this.#buf.set(line, at);
+    this.sizedBody(body);
   }
 
   /** `DPUB <topic> <delayMs>` with one body (the delay truncated to whole ms, as go-nsq does). */
@@ -127,6 +158,14 @@ export class CommandWriter {
     const at = this.#reserve(max);
     const { written } = encoder.encodeInto(text, this.#buf.subarray(at, at + max));
     this.#len = at + written;
+  }
+
+  #withId(verb: Uint8Array, src: Uint8Array, at: number): void {
+    const n = verb.length;
+    const off = this.#reserve(n + 16);
+    const buf = this.#buf;
+    for (let i = 0; i < n; i++) buf[off + i] = verb[i];
+    for (let i = 0; i < 16; i++) buf[off + n + i] = src[at + i];
   }
 
   #newline(): void {
