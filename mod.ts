@@ -108,6 +108,8 @@ export interface NsqdStats {
   topics: Record<string, unknown>[] | null;
   /** TCP connections that published (null when none). */
   producers: Record<string, unknown>[] | null;
+  /** `true` while draining; absent otherwise (upstream's shape). */
+  draining?: true;
 }
 
 /** A running nsqd started by {@link startNsqd}. */
@@ -116,8 +118,13 @@ export interface EmbeddedNsqd {
   readonly tcpAddr: Address | null;
   /** Where it serves HTTP (null when `httpAddress` is `""`). */
   readonly httpAddr: Address | null;
+  /** Whether a drain has started ({@link EmbeddedNsqd.drain} or `PUT /config/drain`). */
+  readonly draining: boolean;
+  /** Resolves once it has closed, whatever closed it: `close()`, a finished drain, `PUT /config/shutdown`. */
+  readonly closed: Promise<void>;
   /**
-   * Publishes a message to `topic` (created if needed), as `POST /pub` does.
+   * Publishes a message to `topic` (created if needed), as `POST /pub` does. Throws an Error
+   * `draining` while draining.
    * @param topic a valid topic name
    * @param body the message body (not empty, at most `maxMsgSize` bytes)
    * @param options `deferMs` > 0 delays delivery
@@ -128,8 +135,28 @@ export interface EmbeddedNsqd {
    * @param options `topic` / `channel` filters, `includeClients` (default true)
    */
   stats(options?: { topic?: string; channel?: string; includeClients?: boolean }): NsqdStats;
-  /** Stops it: clients disconnected, messages and nsqd.dat persisted, ports and the data path released. */
+  /**
+   * Stops it: clients disconnected, messages and nsqd.dat persisted, ports and the data path released.
+   * During a drain, ends the drain the same way (nothing is lost).
+   */
   close(): Promise<void>;
+  /**
+   * Starts a drain (it cannot be cancelled): publishes are refused, no topic or channel is created,
+   * consumers keep receiving what is queued, deferred or in flight, then it closes as `close()` does.
+   * A drain does not wait for a topic without channels, or a paused topic or channel: their messages
+   * are kept on disk, as `close()` keeps them. `drainTimeout` (ms) bounds it.
+   * @returns resolves once closed: drained, timed out, or by a `close()` meanwhile.
+   *
+   * @example An nsqd with nothing queued closes at once
+   * ```ts
+   * import { startNsqd } from "./mod.ts";
+   *
+   * const nsqd = await startNsqd({ tcpAddress: "127.0.0.1:0", httpAddress: "", dataPath: await Deno.makeTempDir(), logLevel: "warn" });
+   * await nsqd.drain();
+   * console.log(nsqd.draining); // true
+   * ```
+   */
+  drain(): Promise<void>;
 }
 
 /** A running nsqlookupd started by {@link startNsqlookupd}. */

@@ -1,7 +1,7 @@
 /**
  * The `nsqd` entry point: `deno run -A src/cli/nsqd.ts [flags]` or `bun src/cli/nsqd.ts [flags]`.
  * Parses Go-style flags (and `--config`), starts the broker, and exits 0 on SIGINT/SIGTERM after a
- * clean shutdown.
+ * clean shutdown (SIGTERM drains first with `--sigterm=drain`).
  */
 import { Nsqd } from "../nsqd/nsqd.ts";
 import { defaultNsqdOptions } from "../nsqd/options.ts";
@@ -16,4 +16,5 @@ await runProgram(platform, {
   specs: nsqdFlagSpecs,
   parse: (argv, defaults) => parseNsqdArgs(argv, defaults),
   create: (options) => new Nsqd(platform, options),
+  drainOnSigterm: (options) => options.sigterm === "drain",
 });

@@ -2,7 +2,9 @@
  * What nsqd's and nsqlookupd's entry points share, as upstream's apps do: Go flag errors (usage,
  * exit 2), `-h` (usage, exit 0), config errors (a FATAL log line, exit 1), `--version` (stdout,
  * exit 0), and a clean exit 0 on SIGINT/SIGTERM — with the signal handlers installed before the
- * listeners start, since tools signal as soon as they see the `listening on` lines.
+ * listeners start, since tools signal as soon as they see the `listening on` lines. With nsqd's
+ * `--sigterm=drain` the first SIGTERM starts a drain instead; a second one (or SIGINT) is a clean
+ * shutdown. A server that closes by itself (a finished drain, `PUT /config/shutdown`) exits 0 too.
  */
 import { Logger, LogLevel } from "../nsqd/logger.ts";
 import { versionString } from "../nsqd/version.ts";
@@ -16,7 +18,19 @@ export interface Program<O> {
   specs(defaults: O): FlagSpec[];
   parse(argv: string[], defaults: O): { parsed: ParsedFlags; options: O };
   /** Creates the server (throws on bad options). */
-  create(options: O): { start(): Promise<void>; close(): Promise<void> };
+  create(options: O): Server;
+  /** Whether SIGTERM starts a drain (`Server.drain`) rather than a clean shutdown. */
+  drainOnSigterm?(options: O): boolean;
+}
+
+/** What a program runs. */
+export interface Server {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  /** Starts a drain; resolves once the server has closed. */
+  drain?(): Promise<void>;
+  /** Resolves once the server has closed, whatever closed it. */
+  readonly closed?: Promise<void>;
 }
 
 /** Parses the command line, starts the program, and exits as upstream does. */
@@ -44,9 +58,10 @@ export async function runProgram<O>(platform: Platform, program: Program<O>): Pr
     return platform.exit(0);
   }
 
-  let server: { start(): Promise<void>; close(): Promise<void> } | null = null;
+  let server: Server | null = null;
   let started = false;
   let stopRequested = false;
+  let draining = false;
   const stop = async () => {
     if (stopRequested) return;
     stopRequested = true;
@@ -55,7 +70,15 @@ export async function runProgram<O>(platform: Platform, program: Program<O>): Pr
     platform.exit(0);
   };
   platform.onSignal("SIGINT", stop);
-  platform.onSignal("SIGTERM", stop);
+  platform.onSignal("SIGTERM", () => {
+    // The first SIGTERM of a started server with --sigterm=drain drains; any other is a clean shutdown.
+    if (started && !draining && !stopRequested && server?.drain && program.drainOnSigterm?.(options)) {
+      draining = true;
+      void server.drain();
+      return;
+    }
+    void stop();
+  });
   try {
     server = program.create(options);
     await server.start();
@@ -68,6 +91,7 @@ export async function runProgram<O>(platform: Platform, program: Program<O>): Pr
     return platform.exit(1);
   }
   started = true;
+  void server.closed?.then(() => platform.exit(0));
   if (stopRequested) {
     await server.close();
     platform.exit(0);

@@ -9,6 +9,7 @@ import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import type { Channel } from "./channel.ts";
 import { configOptionValue } from "./config_values.ts";
+import { DrainingError } from "./drain.ts";
 import { type LogLevel, parseLogLevel } from "./logger.ts";
 import { statsText } from "./stats_text.ts";
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.ts";
@@ -56,6 +57,7 @@ export function createHttpApp(nsqd: Nsqd): Hono {
         topology_zone: o.topologyZone,
         topology_region: o.topologyRegion,
         server_version: RELEASE_VERSION,
+        draining: nsqd.draining,
       }),
   });
 
@@ -79,8 +81,8 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       msg.deferMs = smallInt(deferMs);
       try {
         topic.putMessage(msg);
-      } catch {
-        throw new HttpError(503, "EXITING");
+      } catch (err) {
+        throw new HttpError(503, err instanceof DrainingError ? "DRAINING" : "EXITING");
       }
       return v1("OK");
     },
@@ -103,8 +105,8 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       const msgs = binary ? binaryMessages(nsqd, topic, body) : textMessages(nsqd, topic, body);
       try {
         topic.putMessages(msgs);
-      } catch {
-        throw new HttpError(503, "EXITING");
+      } catch (err) {
+        throw new HttpError(503, err instanceof DrainingError ? "DRAINING" : "EXITING");
       }
       return v1("OK");
     },
@@ -128,6 +130,8 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       };
       if (includeMem) out.memory = memoryStats();
       out.producers = stats.producers;
+      // Only while draining (Go's omitempty): the default shape stays upstream's.
+      if (nsqd.draining) out.draining = true;
       return v1(out);
     },
   });
@@ -142,7 +146,7 @@ export function createHttpApp(nsqd: Nsqd): Hono {
     POST: (c) => {
       const name = requiredParam(parseQuery(c.req.url), "topic", "MISSING_ARG_TOPIC");
       if (!isValidTopicName(name)) throw new HttpError(400, "INVALID_TOPIC");
-      nsqd.getTopic(name);
+      refusedWhileDraining(() => nsqd.getTopic(name));
       return v1(null);
     },
   });
@@ -181,7 +185,8 @@ export function createHttpApp(nsqd: Nsqd): Hono {
   route(app, "/channel/create", {
     POST: (c) => {
       const [topicName, channelName] = topicChannelArgs(c.req.url);
-      existingTopic(nsqd, topicName).getChannel(channelName);
+      const topic = existingTopic(nsqd, topicName);
+      refusedWhileDraining(() => topic.getChannel(channelName));
       return v1(null);
     },
   });
@@ -226,6 +231,9 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       if (body.length > o.maxMsgSize || body.length === 0) throw new HttpError(413, "INVALID_VALUE");
       setConfigOption(nsqd, opt, new TextDecoder().decode(body));
     }
+    // Not options but states (beyond upstream, nsq issue #1302): PUT `true` starts them.
+    if (opt === "drain") return v1(nsqd.draining);
+    if (opt === "shutdown") return v1(c.req.method === "PUT" || nsqd.exiting);
     const value = configOptionValue(nsqd.options, opt);
     if (value === undefined) throw new HttpError(400, "INVALID_OPTION");
     return v1(value);
@@ -264,7 +272,10 @@ function existingChannel(nsqd: Nsqd, topicName: string, channelName: string): Ch
   return channel;
 }
 
-/** PUT /config: only `nsqlookupd_tcp_addresses` (JSON array of strings) and `log_level` (a level name). */
+/**
+ * PUT /config: only `nsqlookupd_tcp_addresses` (JSON array of strings) and `log_level` (a level name), and
+ * beyond upstream `drain` and `shutdown` (body `true`).
+ */
 function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
   switch (opt) {
     case "nsqlookupd_tcp_addresses": {
@@ -278,6 +289,21 @@ function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
         throw new HttpError(400, "INVALID_VALUE");
       }
       nsqd.setLookupdTcpAddresses((v ?? []) as string[]);
+      return;
+    }
+    case "drain":
+    case "shutdown": {
+      // Only `true`: a drain cannot be cancelled, a shutdown not undone.
+      let v: unknown;
+      try {
+        v = JSON.parse(body);
+      } catch {
+        throw new HttpError(400, "INVALID_VALUE");
+      }
+      if (v !== true) throw new HttpError(400, "INVALID_VALUE");
+      if (opt === "drain") void nsqd.drain();
+      // After this response is written: closing the listener may cut the connections it serves.
+      else setTimeout(() => void nsqd.close(), 0);
       return;
     }
     case "log_level": {
@@ -295,6 +321,16 @@ function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
   throw new HttpError(400, "INVALID_OPTION");
 }
 
+/** Runs `f`, which may create a topic or channel: while draining that is 503 DRAINING. */
+function refusedWhileDraining<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof DrainingError) throw new HttpError(503, "DRAINING");
+    throw err;
+  }
+}
+
 /** `true|1|false|0`; anything else (or nothing) means true (#1118, #1230). */
 function parseStatsBool(v: string): boolean {
   if (v === "false" || v === "0") return false;
@@ -306,7 +342,7 @@ function topicFromQuery(nsqd: Nsqd, url: string): [Map<string, string[]>, Topic]
   const names = params.get("topic");
   if (names === undefined) throw new HttpError(400, "MISSING_ARG_TOPIC");
   if (!isValidTopicName(names[0])) throw new HttpError(400, "INVALID_TOPIC");
-  return [params, nsqd.getTopic(names[0])];
+  return [params, refusedWhileDraining(() => nsqd.getTopic(names[0]))];
 }
 
 /** Text mode: one message per line; empty lines skipped; `\r` kept. */

@@ -123,6 +123,13 @@ export function prometheusText(nsqd: Nsqd): string {
   x.metric("nsq_producers", "gauge", "TCP clients that have published.", {}, producers);
   x.metric("nsq_topics", "gauge", "Topics.", {}, topics.length);
   x.metric("nsq_healthy", "gauge", "1 when healthy (no backend write error).", {}, nsqd.isHealthy ? 1 : 0);
+  x.metric(
+    "nsq_draining",
+    "gauge",
+    "1 while draining (publishes refused, exits once empty).",
+    {},
+    nsqd.draining ? 1 : 0,
+  );
   x.metric("nsq_info", "gauge", "Versions of this nsqd.", {
     version: nsqd.version,
     runtime: nsqd.platform.name,

@@ -16,6 +16,7 @@ import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
 import { formatListenAddr, parseHostPort } from "./address.ts";
 import type { Channel } from "./channel.ts";
 import { type ClientContext, ClientV2 } from "./client_v2.ts";
+import { DrainingError, drainState } from "./drain.ts";
 import { createHttpApp } from "./http.ts";
 import { Logger } from "./logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
@@ -30,6 +31,8 @@ export interface NsqdStats extends Stats {
   version: string;
   health: string;
   start_time: number;
+  /** Present (true) only while draining, as Go's `omitempty`: the default shape stays upstream's. */
+  draining?: true;
 }
 
 /** nsqd's QueueScanInterval: how often in-flight and deferred deadlines are checked. */
@@ -53,6 +56,12 @@ export class Nsqd {
   tlsConfig: TlsServerConfig | null = null;
   #scanTimer: ReturnType<typeof setInterval> | undefined;
   #exiting = false;
+  #draining = false;
+  #drainTimer: ReturnType<typeof setTimeout> | undefined;
+  #closing: Promise<void> | null = null;
+  #resolveClosed!: () => void;
+  /** Resolves once nsqd has closed, whatever closed it: `close()`, a finished drain, `PUT /config/shutdown`. */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#resolveClosed = resolve));
   #statsd: StatsdLoop | null = null;
   #dirLock: DirLock | null = null;
   #lookup: LookupLoop | null = null;
@@ -85,6 +94,7 @@ export class Nsqd {
         enabled: options.memQueueSize === 0,
       }),
       logError: (msg) => this.logger.error(msg),
+      isDraining: () => this.#draining,
     };
     this.#metadata = new MetadataWriter(
       this.dataPath,
@@ -125,6 +135,10 @@ export class Nsqd {
   }
   get exiting(): boolean {
     return this.#exiting;
+  }
+  /** Whether a drain has started (it ends with a clean shutdown; see `drain()`). */
+  get draining(): boolean {
+    return this.#draining;
   }
   /** `OK` or `NOK - <error>` (/ping, /stats). */
   get health(): string {
@@ -219,9 +233,18 @@ export class Nsqd {
    * each topic and channel, which writes what they hold in memory (queued, in flight, deferred) to
    * their disk queues.
    */
-  async close(): Promise<void> {
-    if (this.#exiting) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#draining) {
+      const { pending } = drainState(this.#topics.values());
+      if (pending > 0) this.logger.info(`NSQ: drain ended early: clean shutdown, ${pending} messages kept`);
+    }
     this.#exiting = true;
+    clearTimeout(this.#drainTimer);
     clearInterval(this.#scanTimer);
     this.#scanTimer = undefined;
     this.#statsd?.stop();
@@ -239,6 +262,40 @@ export class Nsqd {
     this.#dirLock?.release();
     this.#dirLock = null;
     this.logger.info("NSQ: exiting");
+    this.#resolveClosed();
+  }
+
+  /**
+   * Starts a drain (once; it cannot be cancelled): publishes are refused, no topic or channel is
+   * created, consumers keep receiving what is queued, deferred or in flight, and once nothing
+   * deliverable is left nsqd shuts down as `close()` does. Resolves once nsqd has closed: drained, after
+   * `--drain-timeout`, or by a `close()` meanwhile (a clean shutdown, nothing lost).
+   */
+  drain(): Promise<void> {
+    if (this.#draining || this.#exiting) return this.closed;
+    this.#draining = true;
+    const limit = this.options.drainTimeout;
+    this.logger.info(
+      `NSQ: draining: publishes refused, exiting once every topic and channel is empty${
+        limit > 0 ? ` (at most ${limit} ms)` : ""
+      }`,
+    );
+    if (limit > 0) {
+      this.#drainTimer = setTimeout(() => {
+        this.logger.warn(`NSQ: drain timed out after ${limit} ms`);
+        void this.close();
+      }, limit);
+    }
+    return this.closed;
+  }
+
+  /** Called on every scan while draining: closes nsqd once nothing deliverable is left. */
+  #checkDrained(): void {
+    const { pending, stranded } = drainState(this.#topics.values());
+    if (pending > 0) return;
+    for (const line of stranded) this.logger.warn(`${line}: left as a clean shutdown leaves them`);
+    this.logger.info("NSQ: drained");
+    void this.close();
   }
 
   /** Writes nsqd.dat soon (after a topic/channel create, delete, pause or unpause). */
@@ -345,13 +402,15 @@ export class Nsqd {
   /** The figures of `GET /stats?format=json` (upstream's JSON shape), without HTTP. */
   stats(options: { topic?: string; channel?: string; includeClients?: boolean } = {}): NsqdStats {
     const s = getStats(this, options.topic ?? "", options.channel ?? "", options.includeClients ?? true);
-    return {
+    const out: NsqdStats = {
       version: this.version,
       health: this.health,
       start_time: this.startTime,
       topics: s.topics,
       producers: s.producers,
     };
+    if (this.#draining) out.draining = true;
+    return out;
   }
 
   // ---- write coalescing -------------------------------------------------------------------------
@@ -409,10 +468,11 @@ export class Nsqd {
 
   // ---- topics -----------------------------------------------------------------------------------
 
-  /** Returns the topic, creating it if needed. */
+  /** Returns the topic, creating it if needed (a DrainingError while draining). */
   getTopic(name: string): Topic {
     let topic = this.#topics.get(name);
     if (topic !== undefined) return topic;
+    if (this.#draining) throw new DrainingError();
     topic = new Topic(name, this.#topicCtx);
     this.#topics.set(name, topic);
     this.logger.info(`TOPIC(${name}): created`);
@@ -485,8 +545,10 @@ export class Nsqd {
         );
         return [] as string[];
       })
-      .then((channels) => {
+      .then((found) => {
         if (topic.exiting) return;
+        // A drain that started meanwhile creates no channel.
+        const channels = this.#draining ? [] : found;
         for (const name of channels) {
           // Never pre-create an ephemeral channel: it has no consumer here.
           if (!name.endsWith("#ephemeral") && isValidChannelName(name)) topic.getChannel(name);
@@ -505,6 +567,7 @@ export class Nsqd {
         channel.processDeferredQueue(now);
       }
     }
+    if (this.#draining && !this.#exiting) this.#checkDrained();
   }
 }
 

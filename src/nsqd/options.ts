@@ -114,6 +114,13 @@ export interface NsqdOptions {
   snappy: boolean;
   /** `--enable-experiment`: enable experimental feature (may be given multiple times) (valid options: topology-aware-consumption). */
   enableExperiment: string[];
+  /**
+   * `--sigterm`: what SIGTERM does: `clean-shutdown` (upstream's behaviour) or `drain` (refuse publishes,
+   * deliver what is queued, exit once empty). The command line only: embedded, call `drain()`.
+   */
+  sigterm: string;
+  /** `--drain-timeout`: a drain still running after this long becomes a clean shutdown (ms; 0 = no limit). */
+  drainTimeout: number;
 }
 
 export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
@@ -428,6 +435,20 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     usage:
       "enable experimental feature (may be given multiple times) (valid options: topology-aware-consumption)",
   },
+  // Beyond upstream v1.3.0: draining mode (nsq issue #1302).
+  {
+    flag: "sigterm",
+    key: "sigterm",
+    kind: "string",
+    usage:
+      "what SIGTERM does: clean-shutdown, or drain (refuse publishes, deliver what is queued, exit once empty)",
+  },
+  {
+    flag: "drain-timeout",
+    key: "drainTimeout",
+    kind: "duration",
+    usage: "a drain still running after this long becomes a clean shutdown (0 = no limit)",
+  },
 ];
 
 /** The config-file / `/config/:opt` name of an option. */
@@ -497,6 +518,8 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     maxDeflateLevel: 6,
     snappy: true,
     enableExperiment: [],
+    sigterm: "clean-shutdown",
+    drainTimeout: 0,
   };
 }
 
@@ -518,6 +541,10 @@ export function validateNsqdOptions(o: NsqdOptions): void {
     throw new RangeError("cannot require TLS client connections without TLS key and cert");
   }
   if (o.memQueueSize < 0) throw new RangeError("--mem-queue-size must be >= 0");
+  if (o.sigterm !== "clean-shutdown" && o.sigterm !== "drain") {
+    throw new RangeError(`--sigterm must be clean-shutdown or drain (not ${JSON.stringify(o.sigterm)})`);
+  }
+  if (!(o.drainTimeout >= 0)) throw new RangeError("--drain-timeout must be >= 0");
 }
 
 let CRC_TABLE: Uint32Array | undefined;

@@ -356,9 +356,10 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       throw new ClientError(ErrorCode.BadChannel, `SUB channel name ${goQuote(params[2])} is not valid`);
     }
     this.#checkAuth("SUB", topicName, channelName, () => {
-      const topic = this.#nsqd.getTopic(topicName);
-      const channel = topic.getChannel(channelName);
+      let channel;
       try {
+        // While draining, a new topic or channel is refused: `SUB failed draining`.
+        channel = this.#nsqd.getTopic(topicName).getChannel(channelName);
         channel.addClient(client);
       } catch (err) {
         throw new ClientError(ErrorCode.SubFailed, `SUB failed ${(err as Error).message}`, { cause: err });
@@ -507,7 +508,11 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     // Auth is checked before the body (shared/nsq-reference.md §1.7).
     this.#checkAuth("MPUB", name, "", () => {
       // Upstream gets (so creates) the topic before reading the body.
-      this.#topic = this.#nsqd.getTopic(name);
+      try {
+        this.#topic = this.#nsqd.getTopic(name);
+      } catch (err) {
+        throw new ClientError(ErrorCode.MpubFailed, `MPUB failed ${(err as Error).message}`, { cause: err });
+      }
       this.#topicName = name;
       this.#expectSize(Step.MpubSize);
     });
@@ -619,11 +624,12 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
     const topicName = this.#topicName;
     const deferMs = this.#deferMs;
     this.#checkAuth(cmd, topicName, "", () => {
-      const topic = this.#nsqd.getTopic(topicName);
-      topic.guid.writeNext(this.#readMs, buf, at);
-      const msg = makeMessage(buf, at, n, this.#readTsHi, this.#readTsLo);
-      if (cmd === "DPUB") msg.deferMs = smallInt(deferMs);
       try {
+        // While draining, getTopic (of a new topic) and putMessage refuse: `PUB failed draining`.
+        const topic = this.#nsqd.getTopic(topicName);
+        topic.guid.writeNext(this.#readMs, buf, at);
+        const msg = makeMessage(buf, at, n, this.#readTsHi, this.#readTsLo);
+        if (cmd === "DPUB") msg.deferMs = smallInt(deferMs);
         topic.putMessage(msg);
       } catch (err) {
         const code = cmd === "PUB" ? ErrorCode.PubFailed : ErrorCode.DpubFailed;

@@ -16,6 +16,7 @@ export function statsText(nsqd: Nsqd, stats: Stats, memory: Record<string, numbe
   out += `start_time ${rfc3339(start)}\n`;
   out += `uptime ${formatDuration((now - nsqd.startTime * 1000) * 1e6)}\n`;
   out += `\nHealth: ${nsqd.health}\n`;
+  if (nsqd.draining) out += "Draining: true\n";
   if (memory !== null) {
     out += "\nMemory:\n";
     for (const [k, v] of Object.entries(memory)) out += `   ${k.padEnd(25)}\t${v}\n`;

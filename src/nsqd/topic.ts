@@ -8,6 +8,7 @@ import { copyMessage, type Message } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { Channel, type ChannelContext } from "./channel.ts";
+import { DrainingError } from "./drain.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
 
@@ -24,6 +25,8 @@ export interface TopicContext {
   /** Where a channel keeps its unacknowledged log (see `ChannelContext.unackedLog`). */
   unackedLog(name: string): { path: string; enabled: boolean } | undefined;
   logError(msg: string): void;
+  /** nsqd is draining: no new message, no new channel. */
+  isDraining(): boolean;
 }
 
 /** Messages fanned out per turn of the event loop when a backlog drains, so other work runs too. */
@@ -98,10 +101,11 @@ export class Topic {
     return this.#channels.get(name);
   }
 
-  /** Returns the channel, creating it (and starting the fan-out) if needed. */
+  /** Returns the channel, creating it (and starting the fan-out) if needed; not while draining. */
   getChannel(name: string): Channel {
     let channel = this.#channels.get(name);
     if (channel !== undefined) return channel;
+    if (this.#ctx.isDraining()) throw new DrainingError();
     channel = new Channel(this.name, name, this.#channelCtx);
     this.#channels.set(name, channel);
     this.#channelList.push(channel);
@@ -148,9 +152,10 @@ export class Topic {
     this.#ctx.onChannelChange(this, channel, false);
   }
 
-  /** Publishes one message. Throws when the topic is exiting or the backend fails. */
+  /** Publishes one message. Throws when the topic is exiting, nsqd draining, or the backend fails. */
   putMessage(msg: Message): void {
     if (this.#exiting) throw new Error("exiting");
+    if (this.#ctx.isDraining()) throw new DrainingError();
     this.#put(msg);
     this.#count(msg);
   }
@@ -166,6 +171,7 @@ export class Topic {
    */
   putMessages(msgs: Message[]): void {
     if (this.#exiting) throw new Error("exiting");
+    if (this.#ctx.isDraining()) throw new DrainingError();
     let toDisk: Message[] | null = null;
     let ok = true;
     this.#beginBatch();
