@@ -6,7 +6,7 @@
  * their RDY. Delivered messages sit in the in-flight queue until FIN, REQ or timeout; REQ with a
  * delay and DPUB put them in the deferred queue. The nsqd-wide scan loop expires both queues.
  */
-import { type Message, messageTimestamp } from "../protocol/message.ts";
+import { type Message, messageId, messageTimestamp } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
@@ -15,6 +15,7 @@ import { DeadlineQueue, InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
 import { Quantile } from "./quantile.ts";
+import { DeferredTimes } from "./deferred_times.ts";
 import { type HeldMessage, UnackedLog } from "./unacked_log.ts";
 
 /** A message whose put back on the disk queue failed (disk full) is tried again after this long. */
@@ -49,6 +50,11 @@ export interface ChannelContext {
    * keep one (with `--mem-queue-size=0`); undefined when there is no data path for it (ephemeral).
    */
   unackedLog(name: string): { path: string; enabled: boolean } | undefined;
+  /**
+   * With --persist-deferred: where the channel named `name` keeps the due times of its deferred messages,
+   * and how many it keeps in memory at most (0 = no limit); undefined otherwise.
+   */
+  deferredTimes(name: string): { path: string; maxInMemory: number } | undefined;
   /** Logs an error. */
   logError(msg: string): void;
 }
@@ -88,6 +94,13 @@ export class Channel {
   /** Disk-queue sync holds kept because the log could not be written (released by a retry). */
   #logBlockedHolds = 0;
   #logRetry: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * With --persist-deferred: due times (ms since the epoch) of deferred messages that wait in the disk queue
+   * (after a restart, or past `#maxDeferredInMemory`), by ID; a message read before its time is deferred again.
+   */
+  #dueTimes: Map<string, number> | undefined;
+  #dueFile: DeferredTimes | undefined;
+  #maxDeferredInMemory = 0;
 
   messageCount = 0;
   requeueCount = 0;
@@ -107,7 +120,56 @@ export class Channel {
     if (o.e2eProcessingLatencyPercentiles.length > 0) {
       this.e2eLatency = new Quantile(o.e2eProcessingLatencyWindowTime, o.e2eProcessingLatencyPercentiles);
     }
-    if (!this.ephemeral) this.#openUnackedLog();
+    if (!this.ephemeral) {
+      this.#openUnackedLog();
+      const times = ctx.deferredTimes(`${topicName}:${name}`);
+      if (times !== undefined) {
+        this.#dueFile = new DeferredTimes(times.path);
+        this.#dueTimes = this.#dueFile.load((msg) => ctx.logError(`CHANNEL(${name}): ${msg}`));
+        this.#maxDeferredInMemory = times.maxInMemory;
+      }
+    }
+  }
+
+  /** Whether a deferred message must wait in the disk queue (--max-deferred-in-memory reached). */
+  #mustSpill(): boolean {
+    return this.#maxDeferredInMemory > 0 && this.#deferred.size >= this.#maxDeferredInMemory;
+  }
+
+  /**
+   * Puts a deferred message in the disk queue with its due time beside it (--max-deferred-in-memory reached).
+   * A message that was held (in flight, or read off the disk queue) is released from the log once written.
+   */
+  #spillDeferred(msg: Message, dueWallMs: number, held: boolean): void {
+    this.#dueTimes!.set(messageId(msg), dueWallMs);
+    this.#dueFile!.append(msg, dueWallMs);
+    if (held && this.#log !== undefined) this.#releaseAfterWrite.push(msg);
+    this.#toDisk.push(msg);
+    if (this.#batchDepth === 0) this.#flushToDisk();
+  }
+
+  /**
+   * A message just read for delivery whose due time (kept by --persist-deferred) has not come: it is deferred
+   * again, in memory or, past the limit, back in the disk queue. Returns whether it was.
+   */
+  #deferIfNotDue(msg: Message): boolean {
+    const id = messageId(msg);
+    const due = this.#dueTimes!.get(id);
+    if (due === undefined) return false;
+    this.#dueTimes!.delete(id);
+    const left = due - Date.now();
+    if (left <= 0) return false;
+    if (this.#mustSpill()) {
+      this.#spillDeferred(msg, due, true);
+      return true;
+    }
+    this.#startDeferredTimeout(msg, left);
+    const log = this.#log;
+    if (log !== undefined) {
+      log.hold(msg, due);
+      this.#scheduleLogFlush();
+    }
+    return true;
   }
 
   /**
@@ -153,6 +215,24 @@ export class Channel {
       live: () => this.#heldMessages(),
       log: (_level: "warn" | "error", msg: string) => logError(msg),
     };
+  }
+
+  /** Due times of every deferred message, in memory or waiting in the disk queue (for a clean shutdown). */
+  #dueEntries(): { data: Uint8Array; off: number; dueWallMs: number }[] {
+    const out: { data: Uint8Array; off: number; dueWallMs: number }[] = [];
+    const wallNow = Date.now();
+    const monoNow = monoMs();
+    this.#deferred.forEach((m) =>
+      out.push({ data: m.data, off: m.off, dueWallMs: wallNow + Math.max(0, m.pri - monoNow) })
+    );
+    const ids = new Uint8Array(this.#dueTimes!.size * 16);
+    let i = 0;
+    for (const [id, dueWallMs] of this.#dueTimes!) {
+      for (let k = 0; k < 16; k++) ids[i * 16 + k] = id.charCodeAt(k);
+      out.push({ data: ids, off: i * 16, dueWallMs });
+      i++;
+    }
+    return out;
   }
 
   /** Every message the log must hold, with its due time (for a rewrite of the log). */
@@ -262,6 +342,7 @@ export class Channel {
   putMessageDeferred(msg: Message, deferMs: number): void {
     if (this.#exiting) return;
     this.messageCount++;
+    if (this.#mustSpill()) return this.#spillDeferred(msg, Date.now() + deferMs, false);
     this.#startDeferredTimeout(msg, deferMs);
     const log = this.#log;
     if (log === undefined) return;
@@ -324,6 +405,11 @@ export class Channel {
         if (client === undefined) break;
         const msg = this.#take();
         if (msg === undefined) break;
+        if (this.#dueTimes !== undefined && this.#dueTimes.size > 0 && this.#deferIfNotDue(msg)) {
+          // Back in the disk queue (memory for deferred messages is full): stop, or this could go round.
+          if (this.#mustSpill()) break;
+          continue;
+        }
         client.deliver(msg);
       }
     } finally {
@@ -351,6 +437,7 @@ export class Channel {
       this.#putHeld(msg);
       return;
     }
+    if (this.#mustSpill()) return this.#spillDeferred(msg, Date.now() + timeoutMs, true);
     this.#startDeferredTimeout(msg, timeoutMs);
     const log = this.#log;
     if (log !== undefined) {
@@ -430,6 +517,10 @@ export class Channel {
     this.#toDisk = [];
     this.#releaseAfterWrite = [];
     this.#backend.empty();
+    if (this.#dueTimes !== undefined) {
+      this.#dueTimes.clear();
+      this.#dueFile!.remove();
+    }
   }
 
   /** Deletes the channel: its clients are disconnected, its messages and files dropped. Runs once. */
@@ -445,6 +536,7 @@ export class Channel {
     }
     this.#log?.close(true);
     this.#log = undefined;
+    this.#dueFile?.remove();
     this.#backend.delete().catch((err) => this.#ctx.logError(`CHANNEL(${this.name}): delete - ${err}`));
   }
 
@@ -455,6 +547,7 @@ export class Channel {
    */
   async close(): Promise<void> {
     this.#exiting = true;
+    const due = this.#dueTimes === undefined ? undefined : this.#dueEntries();
     const msgs = this.#memQueue.drain();
     msgs.push(...this.#inFlightPQ.drain(), ...this.#deferredPQ.drain());
     this.#inFlight.clear();
@@ -470,6 +563,13 @@ export class Channel {
       }
     }
     await this.#backend.close();
+    if (due !== undefined && saved) {
+      try {
+        this.#dueFile!.save(due);
+      } catch (err) {
+        this.#ctx.logError(`CHANNEL(${this.name}): failed to save deferred due times - ${err}`);
+      }
+    }
     // Everything is on the disk queue now (upstream's layout); if it could not be, the log keeps them.
     if (!saved) this.#flushLog();
     this.#log?.close(saved);

@@ -93,6 +93,10 @@ export class Nsqd {
         path: join(this.dataPath, `${name}.unacked.dat`),
         enabled: options.memQueueSize === 0,
       }),
+      deferredTimes: (name) =>
+        options.persistDeferred
+          ? { path: join(this.dataPath, `${name}.deferred.dat`), maxInMemory: options.maxDeferredInMemory }
+          : undefined,
       logError: (msg) => this.logger.error(msg),
       isDraining: () => this.#draining,
     };

@@ -121,6 +121,16 @@ export interface NsqdOptions {
   sigterm: string;
   /** `--drain-timeout`: a drain still running after this long becomes a clean shutdown (ms; 0 = no limit). */
   drainTimeout: number;
+  /**
+   * `--persist-deferred`: deferred messages (DPUB, REQ with a delay) keep their due time across a restart
+   * (`<topic>:<channel>.deferred.dat` beside the disk queue; beyond upstream).
+   */
+  persistDeferred: boolean;
+  /**
+   * `--max-deferred-in-memory`: with --persist-deferred, deferred messages past this many per channel wait in
+   * the channel's disk queue instead of memory (0 = no limit).
+   */
+  maxDeferredInMemory: number;
 }
 
 export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
@@ -449,6 +459,20 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     kind: "duration",
     usage: "a drain still running after this long becomes a clean shutdown (0 = no limit)",
   },
+  // Beyond upstream v1.3.0: deferred messages that survive restarts (nsq issues #34, #674, #871, #1137, #1375).
+  {
+    flag: "persist-deferred",
+    key: "persistDeferred",
+    kind: "bool",
+    usage: "deferred messages (DPUB, REQ with a delay) keep their due time across restarts",
+  },
+  {
+    flag: "max-deferred-in-memory",
+    key: "maxDeferredInMemory",
+    kind: "int",
+    usage:
+      "with --persist-deferred, deferred messages past this many per channel wait on disk (0 = no limit)",
+  },
 ];
 
 /** The config-file / `/config/:opt` name of an option. */
@@ -520,6 +544,8 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     enableExperiment: [],
     sigterm: "clean-shutdown",
     drainTimeout: 0,
+    persistDeferred: false,
+    maxDeferredInMemory: 0,
   };
 }
 
@@ -545,6 +571,10 @@ export function validateNsqdOptions(o: NsqdOptions): void {
     throw new RangeError(`--sigterm must be clean-shutdown or drain (not ${JSON.stringify(o.sigterm)})`);
   }
   if (!(o.drainTimeout >= 0)) throw new RangeError("--drain-timeout must be >= 0");
+  if (!(o.maxDeferredInMemory >= 0)) throw new RangeError("--max-deferred-in-memory must be >= 0");
+  if (o.maxDeferredInMemory > 0 && !o.persistDeferred) {
+    throw new RangeError("--max-deferred-in-memory needs --persist-deferred");
+  }
 }
 
 let CRC_TABLE: Uint32Array | undefined;

@@ -24,6 +24,8 @@ export interface TopicContext {
   createBackend(name: string): BackendQueue;
   /** Where a channel keeps its unacknowledged log (see `ChannelContext.unackedLog`). */
   unackedLog(name: string): { path: string; enabled: boolean } | undefined;
+  /** Where a channel keeps its deferred messages' due times (see `ChannelContext.deferredTimes`). */
+  deferredTimes(name: string): { path: string; maxInMemory: number } | undefined;
   logError(msg: string): void;
   /** nsqd is draining: no new message, no new channel. */
   isDraining(): boolean;
@@ -71,6 +73,7 @@ export class Topic {
       onEphemeralChannelEmpty: (channel) => this.#removeChannel(channel),
       createBackend: (backendName) => ctx.createBackend(backendName),
       unackedLog: (channelName) => ctx.unackedLog(channelName),
+      deferredTimes: (channelName) => ctx.deferredTimes(channelName),
       logError: (msg) => ctx.logError(msg),
     };
   }

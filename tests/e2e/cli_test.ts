@@ -247,6 +247,20 @@ runtimeTest("--max-deflate-level outside [1,9] is fatal with exit 1", async (rt)
   assertFatal(await runToExit(rt, ["--max-deflate-level=0"]), "--max-deflate-level must be [1,9]");
 });
 
+runtimeTest(
+  "--max-deferred-in-memory below 0, or without --persist-deferred, is fatal with exit 1",
+  async (rt) => {
+    assertFatal(
+      await runToExit(rt, ["--persist-deferred", "--max-deferred-in-memory=-1"]),
+      "--max-deferred-in-memory must be >= 0",
+    );
+    assertFatal(
+      await runToExit(rt, ["--max-deferred-in-memory=10"]),
+      "--max-deferred-in-memory needs --persist-deferred",
+    );
+  },
+);
+
 runtimeTest("--node-id outside [0,1024) is fatal with exit 1", async (rt) => {
   assertFatal(await runToExit(rt, ["--node-id=1024"]), "--node-id must be [0,1024)");
   assertFatal(await runToExit(rt, ["--node-id=-1"]), "--node-id must be [0,1024)");
