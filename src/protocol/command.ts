@@ -51,7 +51,7 @@ export class CommandWriter {
   /** A bare command line (`NOP`, `RDY 1`, `FIN <id>`, …); `\n` is appended. */
   line(text: string): void {
     this.#ascii(text);
-    this.#buf[this.#reserve(1)] = 10;
+    this.#newline();
   }
 
   /** `IDENTIFY` with a JSON body. */
@@ -95,12 +95,13 @@ export class CommandWriter {
 
   /** Appends bytes as they are (commands encoded elsewhere). */
   append(bytes: Uint8Array): void {
-    this.#buf.set(bytes, this.#reserve(bytes.length));
+    const at = this.#reserve(bytes.length);
+    this.#buf.set(bytes, at);
   }
 
   #withBody(line: string, body: Body): void {
     this.#ascii(line);
-    this.#buf[this.#reserve(1)] = 10;
+    this.#newline();
     this.sizedBody(body);
   }
 
@@ -114,9 +115,17 @@ export class CommandWriter {
       this.#len = at + written;
       writeUint32(this.#buf, sizeAt, written);
     } else {
-      this.#buf.set(body, this.#reserve(body.length));
+      const at = this.#reserve(body.length);
+      this.#buf.set(body, at);
       writeUint32(this.#buf, sizeAt, body.length);
     }
+  }
+
+  // `this.#buf` must be read after `#reserve()`, which may replace it: `this.#buf[this.#reserve(1)]`
+  // or `this.#buf.set(x, this.#reserve(n))` would write into the old buffer.
+  #newline(): void {
+    const at = this.#reserve(1);
+    this.#buf[at] = 10;
   }
 
   /** Writes a string as UTF-8 (command lines are short; topic names are ASCII when valid). */
