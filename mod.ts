@@ -47,7 +47,12 @@ export { LogLevel, type LogLevelName } from "./src/nsqd/logger.ts";
  * ```
  */
 export { type BatchOptions, type Body, Producer, type ProducerOptions } from "./src/client/producer.ts";
-export { type BackoffStrategy, type ClientConfig, defaultClientConfig } from "./src/client/config.ts";
+export {
+  type BackoffStrategy,
+  type ClientConfig,
+  defaultClientConfig,
+  type TlsClientOptions,
+} from "./src/client/config.ts";
 export { NsqClosedError, NsqConnectionError, NsqError } from "./src/client/errors.ts";
 
 /**

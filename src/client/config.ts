@@ -9,6 +9,23 @@ import { RELEASE_VERSION } from "../nsqd/version.ts";
 /** go-nsq's backoff strategies. */
 export type BackoffStrategy = "exponential" | "full_jitter";
 
+/**
+ * TLS settings of a client (go-nsq's `tls_root_ca_file`, `tls_cert`, `tls_key`,
+ * `tls_insecure_skip_verify`), with PEM text instead of file names. Used when `tlsV1` is set.
+ */
+export interface TlsClientOptions {
+  /** PEM CA bundle the nsqd certificate must chain to (default: the runtime's trusted roots). */
+  ca?: string;
+  /** PEM client certificate, for an nsqd with `--tls-client-auth-policy`; needs `key`. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
+  /** Accept any nsqd certificate: the connection is encrypted but nsqd is not authenticated. */
+  insecureSkipVerify?: boolean;
+  /** The name nsqd's certificate must match (default: the host part of the nsqd address). */
+  serverName?: string;
+}
+
 /** Every option of a client (Producer or Consumer); durations in milliseconds. */
 export interface ClientConfig {
   /** TCP connect timeout (go-nsq `dial_timeout`, default 1 s). */
@@ -51,13 +68,18 @@ export interface ClientConfig {
   heartbeatInterval: number;
   /** Percentage of the channel's messages to receive, 0 = all (`sample_rate`, 0–99). */
   sampleRate: number;
-  /** Ask for TLS (`tls_v1`). Not implemented by this client yet: connecting with it fails. */
+  /**
+   * Ask for TLS (`tls_v1`): when nsqd agrees, the connection is upgraded after IDENTIFY. As go-nsq,
+   * the connection stays plain if nsqd has no TLS configured (its IDENTIFY reply says `tls_v1: false`).
+   */
   tlsV1: boolean;
-  /** Ask for deflate compression (`deflate`). Not implemented by this client yet: connecting with it fails. */
+  /** CA, client certificate, skip-verify and server name for `tlsV1` (go-nsq `tls_config`). */
+  tlsConfig?: TlsClientOptions;
+  /** Ask for deflate compression (`deflate`); not together with `snappy`. */
   deflate: boolean;
-  /** Deflate level (`deflate_level`, 1–9, default 6). */
+  /** Deflate level (`deflate_level`, 1–9, default 6; nsqd lowers it to its `--max-deflate-level`). */
   deflateLevel: number;
-  /** Ask for snappy compression (`snappy`). Not implemented by this client yet: connecting with it fails. */
+  /** Ask for snappy compression (`snappy`); not together with `deflate`. */
   snappy: boolean;
   /** nsqd's output buffer for this connection in bytes, -1 = unbuffered (`output_buffer_size`, default 16384). */
   outputBufferSize: number;
@@ -150,10 +172,15 @@ export function resolveClientConfig(options: Partial<ClientConfig>, hostname: st
   const config = defaultClientConfig(hostname);
   for (const [key, value] of Object.entries(options) as [keyof ClientConfig, unknown][]) {
     if (value === undefined) continue;
+    if (key === "tlsConfig") {
+      config.tlsConfig = validateTlsOptions(value);
+      continue;
+    }
     if (!(key in config)) throw new TypeError(`unknown client option "${key}"`);
     (config as unknown as Record<string, unknown>)[key] = value;
   }
   for (const key of Object.keys(config) as (keyof ClientConfig)[]) {
+    if (key === "tlsConfig") continue;
     const value = config[key];
     if (BOOLEANS.includes(key)) {
       if (typeof value !== "boolean") {
@@ -190,10 +217,40 @@ export function resolveClientConfig(options: Partial<ClientConfig>, hostname: st
       throw new RangeError(`option ${key} must be ${allowed}, got ${fmtMs(key, value)}`);
     }
   }
+  if (config.snappy && config.deflate) {
+    // nsqd would refuse the IDENTIFY (E_IDENTIFY_FAILED): say so before connecting.
+    throw new RangeError("options snappy and deflate cannot both be enabled");
+  }
+  if (config.tlsConfig !== undefined && !config.tlsV1) {
+    // Not an error in go-nsq, which then connects in plain text; a TLS setting that is ignored is
+    // more likely a mistake.
+    throw new RangeError("option tlsConfig needs tlsV1: true");
+  }
   if (config.heartbeatInterval > config.readTimeout) {
     throw new RangeError(
       `option heartbeatInterval (${config.heartbeatInterval} ms) must be less than readTimeout (${config.readTimeout} ms)`,
     );
   }
   return config;
+}
+
+const TLS_KEYS = ["ca", "cert", "key", "insecureSkipVerify", "serverName"];
+
+function validateTlsOptions(value: unknown): TlsClientOptions {
+  if (typeof value !== "object" || value === null) {
+    throw new TypeError(`option tlsConfig must be an object, got ${String(value)}`);
+  }
+  const o = value as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (!TLS_KEYS.includes(k)) throw new TypeError(`unknown option tlsConfig.${k}`);
+    const want = k === "insecureSkipVerify" ? "boolean" : "string";
+    if ((want === "boolean" ? typeof v !== "boolean" : typeof v !== "string")) {
+      throw new TypeError(`option tlsConfig.${k} must be a ${want}, got ${String(v)}`);
+    }
+  }
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new RangeError("options tlsConfig.cert and tlsConfig.key must be given together");
+  }
+  return { ...o } as TlsClientOptions;
 }

@@ -1,6 +1,7 @@
 /**
  * One client connection to nsqd (go-nsq `conn.go`, shared/nsq-reference.md §9.3) over the platform
- * shim: the `"  V2"` magic, IDENTIFY with feature negotiation, AUTH when nsqd asks for it,
+ * shim: the `"  V2"` magic, IDENTIFY with feature negotiation, the upgrades nsqd agreed to (TLS, then
+ * Snappy or Deflate, each acknowledged by an `OK` through the new layer), AUTH when nsqd asks for it,
  * heartbeats answered with NOP, frames decoded incrementally.
  *
  * Writes are coalesced: commands appended to `commands` during one tick go to the socket in one
@@ -8,7 +9,8 @@
  */
 import { CommandWriter } from "../protocol/command.ts";
 import { FrameDecoder, FrameType } from "../protocol/frame.ts";
-import type { Conn, NetAddr, Platform, SocketEvents } from "../platform/types.ts";
+import { DeflateConn, SnappyConn } from "../nsqd/compression.ts";
+import type { Conn, NetAddr, Platform, SocketEvents, TlsInfo } from "../platform/types.ts";
 import type { ClientConfig } from "./config.ts";
 import { NsqConnectionError, NsqError } from "./errors.ts";
 
@@ -48,7 +50,19 @@ function isHeartbeat(data: Uint8Array): boolean {
   return data.length === 11 && data[0] === 95 && data[1] === 104 && data[10] === 95;
 }
 
-const Phase = { Identify: 0, Auth: 1, Ready: 2, Closed: 3 } as const;
+/**
+ * Until `Auth`, frames are taken one at a time from `#pre` (each may change the layer the bytes after
+ * it belong to); from `Auth` on, the frame decoder takes everything.
+ */
+const Phase = {
+  Identify: 0,
+  TlsHandshake: 1,
+  TlsOk: 2,
+  CompressOk: 3,
+  Auth: 4,
+  Ready: 5,
+  Closed: 6,
+} as const;
 type Phase = typeof Phase[keyof typeof Phase];
 
 /** An open, identified connection to one nsqd. */
@@ -57,22 +71,33 @@ export class NsqConnection {
   identity: Record<string, unknown> = {};
   /** The AUTH response when nsqd required AUTH (`identity`, `identity_url`, `permission_count`). */
   auth: Record<string, unknown> | null = null;
+  /** What the TLS handshake negotiated (`peerCommonName` is nsqd's), null on a plain connection. */
+  tls: TlsInfo | null = null;
   /** Commands to send; call `scheduleFlush()` after appending. */
   readonly commands: CommandWriter = new CommandWriter();
 
   readonly #config: ClientConfig;
   readonly #handlers: ConnectionHandlers;
   readonly #decoder: FrameDecoder;
+  readonly #addr: NetAddr;
   #sock: Conn | null = null;
+  /** Where commands are written: the socket, or the compression layer over it. */
+  #out: Conn | null = null;
+  #compressed: SnappyConn | DeflateConn | null = null;
+  /** Plain bytes received during the upgrades, not yet taken as a frame. */
+  #pre: Uint8Array = new Uint8Array(0);
   #phase: Phase = Phase.Identify;
   #flushScheduled = false;
   #handshake = Promise.withResolvers<void>();
   #lastRead = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #closeError: Error | null = null;
+  /** The handshake failed: the connection is being destroyed, nothing more is read. */
+  #failed = false;
   #userClosed = false;
 
-  private constructor(config: ClientConfig, handlers: ConnectionHandlers) {
+  private constructor(addr: NetAddr, config: ClientConfig, handlers: ConnectionHandlers) {
+    this.#addr = addr;
     this.#config = config;
     this.#handlers = handlers;
     this.#decoder = new FrameDecoder((type, data) => this.#onFrame(type, data));
@@ -90,17 +115,13 @@ export class NsqConnection {
     config: ClientConfig,
     handlers: ConnectionHandlers,
   ): Promise<NsqConnection> {
-    if (config.tlsV1 || config.snappy || config.deflate) {
-      const which = config.tlsV1 ? "tlsV1" : config.snappy ? "snappy" : "deflate";
-      throw new NsqConnectionError(`${which} is not supported by this client yet`);
-    }
-    const c = new NsqConnection(config, handlers);
+    const c = new NsqConnection(addr, config, handlers);
     const label = `${addr.hostname}:${addr.port}`;
     let timedOut = false;
     let dialTimer: ReturnType<typeof setTimeout> | undefined;
-    const dial = platform.connect(addr, (sock) => c.#events(sock));
+    const dial = platform.connect(addr, (sock) => c.#events(sock), { tls: config.tlsV1 });
     try {
-      c.#sock = await (config.dialTimeout > 0
+      c.#out = c.#sock = await (config.dialTimeout > 0
         ? Promise.race([
           dial,
           new Promise<never>((_, reject) => {
@@ -148,14 +169,15 @@ export class NsqConnection {
     if (this.#userClosed || this.#phase === Phase.Closed) return;
     this.#userClosed = true;
     this.#flush();
-    this.#sock?.close();
+    // Through the compression layer: deflate sends what it holds before the socket closes.
+    this.#out?.close();
   }
 
   /** Closes now, dropping anything queued. */
   destroy(err?: Error): void {
     if (this.#phase === Phase.Closed) return;
     if (err && !this.#closeError) this.#closeError = err;
-    this.#sock?.destroy();
+    (this.#out ?? this.#sock)?.destroy();
   }
 
   #identifyBody(): Record<string, unknown> {
@@ -181,8 +203,8 @@ export class NsqConnection {
 
   #flush(): void {
     this.#flushScheduled = false;
-    if (this.commands.length === 0 || this.#sock === null || this.#phase === Phase.Closed) return;
-    this.#sock.write(this.commands.bytes());
+    if (this.commands.length === 0 || this.#out === null || this.#phase === Phase.Closed) return;
+    this.#out.write(this.commands.bytes());
     this.commands.reset();
   }
 
@@ -198,14 +220,12 @@ export class NsqConnection {
 
   #events(sock: Conn): SocketEvents {
     this.#sock ??= sock;
+    this.#out ??= sock;
     return {
       data: (chunk) => {
         this.#lastRead = Date.now();
-        try {
-          this.#decoder.push(chunk);
-        } catch (err) {
-          this.destroy(new NsqConnectionError(`protocol error: ${(err as Error).message}`, { cause: err }));
-        }
+        if (this.#compressed !== null) this.#compressed.receive(chunk);
+        else this.#plain(chunk);
       },
       drain: () => {},
       end: () => sock.close(),
@@ -216,10 +236,17 @@ export class NsqConnection {
   #onSocketClose(): void {
     if (this.#phase === Phase.Closed) return;
     const wasReady = this.#phase === Phase.Ready;
+    const phase = this.#phase;
     this.#phase = Phase.Closed;
     clearInterval(this.#timer);
+    this.#compressed?.destroy();
+    // nsqd closes after a TLS handshake it refused (with TLS 1.3, a missing or unverified client
+    // certificate is refused after the client's side of the handshake is done).
+    const tls = phase === Phase.TlsHandshake || phase === Phase.TlsOk;
     const err = this.#closeError ??
-      (this.#userClosed ? null : new NsqConnectionError("connection closed by nsqd"));
+      (this.#userClosed
+        ? null
+        : new NsqConnectionError(`connection closed by nsqd${tls ? " during the TLS upgrade" : ""}`));
     if (!wasReady) {
       this.#handshake.reject(err ?? new NsqConnectionError("connection closed during the handshake"));
       return;
@@ -240,8 +267,6 @@ export class NsqConnection {
           this.#handlers.onResponse(type === FrameType.Error, data);
         } else this.destroy(new NsqConnectionError(`unknown frame type ${type}`));
         return;
-      case Phase.Identify:
-        return this.#onIdentifyResponse(type, data);
       case Phase.Auth:
         return this.#onAuthResponse(type, data);
     }
@@ -262,11 +287,133 @@ export class NsqConnection {
       }
     }
     const id = this.identity;
-    if (id.tls_v1 === true || id.snappy === true || id.deflate === true) {
-      // We never ask for these yet, so nsqd never grants them; refuse rather than misread the stream.
-      return this.#failHandshake(new NsqConnectionError(`nsqd negotiated an unsupported feature: ${text}`));
+    const c = this.#config;
+    if (
+      (id.tls_v1 === true && !c.tlsV1) || (id.snappy === true && !c.snappy) ||
+      (id.deflate === true && !c.deflate)
+    ) {
+      // nsqd grants only what was asked for; refuse rather than misread the stream.
+      return this.#failHandshake(new NsqConnectionError(`nsqd negotiated a feature not asked for: ${text}`));
     }
-    if (id.auth_required === true) {
+    if (id.tls_v1 !== true) return this.#afterTls();
+    // nsqd waits for our ClientHello: nothing may follow its reply in plain text.
+    if (this.#pre.length > 0) {
+      return this.#failHandshake(new NsqConnectionError("unexpected data before the TLS handshake"));
+    }
+    const sock = this.#sock!;
+    if (sock.startTls === undefined) {
+      return this.#failHandshake(new NsqConnectionError("TLS is not supported on this connection"));
+    }
+    this.#phase = Phase.TlsHandshake;
+    const t = c.tlsConfig ?? {};
+    // Started within the data callback that delivered the reply, so no ciphertext reaches the plain side.
+    sock.startTls({
+      serverName: t.serverName ?? this.#addr.hostname,
+      ca: t.ca,
+      cert: t.cert,
+      key: t.key,
+      insecureSkipVerify: t.insecureSkipVerify,
+    }).then(
+      (info) => {
+        if (this.#phase !== Phase.TlsHandshake) return;
+        this.tls = info;
+        this.#phase = Phase.TlsOk;
+        this.#advance();
+      },
+      (err: Error) => {
+        if (this.#phase === Phase.Closed) return;
+        this.#failHandshake(
+          new NsqConnectionError(`TLS handshake with ${this.#label} failed: ${err.message}`, { cause: err }),
+        );
+      },
+    );
+  }
+
+  get #label(): string {
+    return `${this.#addr.hostname}:${this.#addr.port}`;
+  }
+
+  /** Plain bytes (after TLS and decompression): taken frame by frame during the upgrades, then decoded. */
+  #plain(bytes: Uint8Array): void {
+    if (this.#phase === Phase.Closed || this.#failed) return;
+    try {
+      if (this.#phase >= Phase.Auth) {
+        this.#decoder.push(bytes);
+        return;
+      }
+      if (this.#pre.length === 0) this.#pre = bytes.slice();
+      else {
+        const all = new Uint8Array(this.#pre.length + bytes.length);
+        all.set(this.#pre);
+        all.set(bytes, this.#pre.length);
+        this.#pre = all;
+      }
+      this.#advance();
+    } catch (err) {
+      this.destroy(new NsqConnectionError(`protocol error: ${(err as Error).message}`, { cause: err }));
+    }
+  }
+
+  /** Takes the frames of the handshake from `#pre`, one at a time, while one is expected. */
+  #advance(): void {
+    while (
+      !this.#failed &&
+      (this.#phase === Phase.Identify || this.#phase === Phase.TlsOk || this.#phase === Phase.CompressOk)
+    ) {
+      const pre = this.#pre;
+      if (pre.length < 8) return;
+      const size = new DataView(pre.buffer, pre.byteOffset).getUint32(0);
+      if (size < 4 || size > 1024 * 1024) throw new RangeError(`invalid frame size ${size}`);
+      if (pre.length < 4 + size) return;
+      const type = new DataView(pre.buffer, pre.byteOffset).getUint32(4);
+      const data = pre.subarray(8, 4 + size);
+      this.#pre = pre.subarray(4 + size);
+      if (type === FrameType.Response && isHeartbeat(data)) continue;
+      if (this.#phase === Phase.Identify) this.#onIdentifyResponse(type, data);
+      else this.#onUpgradeOk(type, data);
+    }
+    // The handshake frames are done (or failed): what follows belongs to the frame decoder.
+    if (this.#phase >= Phase.Auth && this.#phase !== Phase.Closed && this.#pre.length > 0) {
+      const rest = this.#pre;
+      this.#pre = new Uint8Array(0);
+      this.#decoder.push(rest);
+    }
+  }
+
+  /** The `OK` that acknowledges the TLS or the compression upgrade. */
+  #onUpgradeOk(type: number, data: Uint8Array): void {
+    const what = this.#phase === Phase.TlsOk ? "TLS" : this.identity.snappy === true ? "Snappy" : "Deflate";
+    if (type !== FrameType.Response || decoder.decode(data) !== "OK") {
+      return this.#failHandshake(new NsqConnectionError(`invalid response from ${what} upgrade`));
+    }
+    if (this.#phase === Phase.TlsOk) this.#afterTls();
+    else this.#afterUpgrades();
+  }
+
+  /** Snappy or Deflate if negotiated (upstream's order: after TLS). */
+  #afterTls(): void {
+    const id = this.identity;
+    if (id.snappy !== true && id.deflate !== true) return this.#afterUpgrades();
+    const sink = {
+      data: (plain: Uint8Array) => this.#plain(plain),
+      error: (err: Error) =>
+        this.destroy(new NsqConnectionError(`protocol error: ${err.message}`, { cause: err })),
+    };
+    const sock = this.#sock!;
+    const wrapped = id.snappy === true
+      ? new SnappyConn(sock, sink)
+      : new DeflateConn(sock, this.#config.deflateLevel, sink);
+    this.#compressed = wrapped;
+    this.#out = wrapped;
+    this.#phase = Phase.CompressOk;
+    // Bytes after the last plain frame are already compressed (nsqd sends its OK at once).
+    const rest = this.#pre;
+    this.#pre = new Uint8Array(0);
+    if (rest.length > 0) wrapped.receive(rest);
+  }
+
+  #afterUpgrades(): void {
+    if (this.identity.auth_required === true) {
       if (this.#config.authSecret === "") return this.#failHandshake(new NsqConnectionError("Auth Required"));
       this.#phase = Phase.Auth;
       this.commands.auth(this.#config.authSecret);
@@ -295,6 +442,8 @@ export class NsqConnection {
   }
 
   #failHandshake(err: Error): void {
+    this.#failed = true;
+    this.#pre = new Uint8Array(0);
     this.#handshake.reject(err);
     this.destroy(err);
   }

@@ -2,11 +2,12 @@
  * The Bun platform: `Bun.listen`/`Bun.connect` for TCP, `Bun.serve` for HTTP.
  *
  * Bun's `socket.write()` returns how many bytes it took and silently drops the rest
- * (shared/PLATFORM-FACTS.md): the remainder is copied and queued, and sent from `drain`.
+ * (shared/PLATFORM-FACTS.md): the remainder is copied and queued, and sent from `drain`. TLS
+ * upgrades (nsqd's accepted sockets, the client's dialled ones) use the native `upgradeTLS`.
  */
 import { hostname as osHostname } from "node:os";
 import { writeSync } from "node:fs";
-import type { BunRuntime, BunSocket, BunSocketHandler, NodeProcess } from "./bun_types.ts";
+import type { BunRuntime, BunSocket, BunSocketHandler, BunTlsOptions, NodeProcess } from "./bun_types.ts";
 import { goTlsVersion } from "./node_conn.ts";
 import { createUdpSender } from "./udp.ts";
 import type {
@@ -18,6 +19,7 @@ import type {
   Platform,
   SignalName,
   SocketEvents,
+  TlsClientConfig,
   TlsInfo,
   TlsServerConfig,
 } from "./types.ts";
@@ -133,7 +135,51 @@ class BunConn implements Conn {
   upgraded = false;
 
   upgradeTls(config: TlsServerConfig): Promise<TlsInfo> {
-    // Pending plaintext (the IDENTIFY response) must go out before the handshake starts.
+    return this.#upgrade(
+      {
+        key: config.key,
+        cert: config.cert,
+        ca: config.ca,
+        requestCert: config.clientAuth !== "none",
+        rejectUnauthorized: config.clientAuth === "require-verify",
+      },
+      (success, authorizationError, hasPeer) => {
+        if (
+          !success || (config.clientAuth === "require-verify" && authorizationError) ||
+          (config.clientAuth !== "none" && !hasPeer)
+        ) {
+          return new Error(authorizationError?.message ?? "tls: client didn't provide a certificate");
+        }
+        return null;
+      },
+    );
+  }
+
+  startTls(config: TlsClientConfig): Promise<TlsInfo> {
+    return this.#upgrade(
+      {
+        ca: config.ca,
+        cert: config.cert,
+        key: config.key,
+        rejectUnauthorized: !config.insecureSkipVerify,
+        serverName: config.serverName,
+      },
+      (success, authorizationError) => {
+        if (success && (config.insecureSkipVerify || !authorizationError)) return null;
+        return new Error(authorizationError?.message ?? "tls: handshake failed");
+      },
+    );
+  }
+
+  /**
+   * Bun's `upgradeTLS`, for either side; `refuse` turns the handshake's outcome into an error (or
+   * null to accept).
+   */
+  #upgrade(
+    options: BunTlsOptions,
+    refuse: (success: boolean, authorizationError: Error | null, hasPeer: boolean) => Error | null,
+  ): Promise<TlsInfo> {
+    // Pending plaintext (the IDENTIFY request or response) must go out before the handshake starts.
     if (this.#pendingBytes > 0) return Promise.reject(new Error("unflushed data before TLS upgrade"));
     return new Promise<TlsInfo>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -142,23 +188,15 @@ class BunConn implements Conn {
       }, 5000);
       const [, secure] = this.#socket.upgradeTLS<BunConn>({
         data: this,
-        tls: {
-          key: config.key,
-          cert: config.cert,
-          ca: config.ca,
-          requestCert: config.clientAuth !== "none",
-          rejectUnauthorized: config.clientAuth === "require-verify",
-        },
+        tls: options,
         socket: {
           handshake: (sock, success, authorizationError) => {
             clearTimeout(timer);
             const peer = sock.getPeerCertificate?.() as { subject?: { CN?: string } } | undefined;
             const hasPeer = peer !== undefined && peer !== null && Object.keys(peer).length > 0;
-            if (
-              !success || (config.clientAuth === "require-verify" && authorizationError) ||
-              (config.clientAuth !== "none" && !hasPeer)
-            ) {
-              reject(new Error(authorizationError?.message ?? "tls: client didn't provide a certificate"));
+            const err = refuse(success, authorizationError, hasPeer);
+            if (err !== null) {
+              reject(err);
               sock.terminate();
               return;
             }

@@ -14,10 +14,10 @@ export interface BunSocket<T> {
   end(): void;
   terminate(): void;
   setNoDelay(noDelay?: boolean): boolean;
-  /** Server-side TLS upgrade of an accepted socket; returns [raw, tls]. */
+  /** TLS upgrade of an accepted (server side) or dialled (client side) socket; returns [raw, tls]. */
   upgradeTLS<U>(options: {
     data: U;
-    tls: { key: string; cert: string; ca?: string; requestCert?: boolean; rejectUnauthorized?: boolean };
+    tls: BunTlsOptions;
     socket: BunSocketHandler<U> & {
       handshake?(socket: BunSocket<U>, success: boolean, authorizationError: Error | null): void;
     };
@@ -25,6 +25,17 @@ export interface BunSocket<T> {
   getPeerCertificate?(): unknown;
   getCipher?(): unknown;
   getTLSVersion?(): unknown;
+}
+
+/** The `tls` options of `upgradeTLS` that the platform uses. */
+export interface BunTlsOptions {
+  key?: string;
+  cert?: string;
+  ca?: string;
+  requestCert?: boolean;
+  rejectUnauthorized?: boolean;
+  /** Client side: SNI and the name the server certificate must match. */
+  serverName?: string;
 }
 
 export interface BunSocketHandler<T> {

@@ -5,10 +5,11 @@
  * Deno, see shared/PLATFORM-FACTS.md). `conn.write()` may write only part of a buffer, and it is
  * asynchronous: while one write is under way, later writes are gathered and sent together.
  */
-import { nodeListen } from "./node_conn.ts";
+import { nodeConnect, nodeListen } from "./node_conn.ts";
 import { createUdpSender } from "./udp.ts";
 import type {
   Conn,
+  ConnectOptions,
   DirLock,
   FetchHandler,
   Listener,
@@ -213,7 +214,15 @@ export const denoPlatform: Platform = {
     });
   },
 
-  async connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn> {
+  async connect(
+    addr: NetAddr,
+    events: (conn: Conn) => SocketEvents,
+    options?: ConnectOptions,
+  ): Promise<Conn> {
+    // Deno.startTls verifies against a CA but takes no client certificate and cannot skip
+    // verification (go-nsq's tls_cert/tls_key, tls_insecure_skip_verify): a connection that may be
+    // upgraded uses node:net/node:tls, whose client side does all three.
+    if (options?.tls) return await nodeConnect(addr, events);
     const raw = await Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
     const conn = new DenoConn(raw);
     conn.start(events(conn));

@@ -6,12 +6,15 @@ import type { Platform } from "./types.ts";
 
 export type {
   Conn,
+  ConnectOptions,
   FetchHandler,
   Listener,
   NetAddr,
   Platform,
   SignalName,
   SocketEvents,
+  TlsClientConfig,
+  TlsInfo,
   UdpSender,
 } from "./types.ts";
 

@@ -1,14 +1,23 @@
 /**
  * Connections over `node:net` / `node:tls`, for what a runtime has no native API for: on Deno, a
- * server-side TLS upgrade of an accepted socket (`Deno.startTls` is client-only). Deno's node:net is
- * slower than `Deno.listen` for bulk traffic (shared/PLATFORM-FACTS.md), so it is used only when nsqd
- * offers TLS. Per PLATFORM-FACTS, the plain socket must be paused before it is wrapped, and wrapped in
- * the same tick as the plain reply.
+ * server-side TLS upgrade of an accepted socket (`Deno.startTls` is client-only), and a client-side
+ * upgrade with a client certificate or without verification (`Deno.startTls` has neither). Deno's
+ * node:net is slower than `Deno.listen` for bulk traffic (shared/PLATFORM-FACTS.md), so it is used
+ * only when nsqd offers TLS or a client asks for it. Per PLATFORM-FACTS, the plain socket must be
+ * paused before it is wrapped, and wrapped in the same tick as the plain reply.
  */
 import net from "node:net";
 import tls from "node:tls";
 import { X509Certificate } from "node:crypto";
-import type { Conn, Listener, NetAddr, SocketEvents, TlsInfo, TlsServerConfig } from "./types.ts";
+import type {
+  Conn,
+  Listener,
+  NetAddr,
+  SocketEvents,
+  TlsClientConfig,
+  TlsInfo,
+  TlsServerConfig,
+} from "./types.ts";
 
 const HANDSHAKE_TIMEOUT_MS = 5000;
 
@@ -106,12 +115,7 @@ export class NodeConn implements Conn {
   }
 
   upgradeTls(config: TlsServerConfig): Promise<TlsInfo> {
-    const plain = this.#sock;
-    plain.pause();
-    plain.removeAllListeners("data");
-    plain.removeAllListeners("end");
-    plain.removeAllListeners("close");
-    plain.removeAllListeners("drain");
+    const plain = this.#detachPlain();
     const secure = new tls.TLSSocket(plain, { isServer: true, ...nodeTlsOptions(config) });
     this.#sock = secure;
     return new Promise<TlsInfo>((resolve, reject) => {
@@ -149,6 +153,54 @@ export class NodeConn implements Conn {
     });
   }
 
+  startTls(config: TlsClientConfig): Promise<TlsInfo> {
+    const plain = this.#detachPlain();
+    const secure = tls.connect({
+      socket: plain,
+      // The name checked against the certificate; SNI only for a DNS name (RFC 6066).
+      host: config.serverName,
+      servername: net.isIP(config.serverName) === 0 ? config.serverName : undefined,
+      ca: config.ca,
+      cert: config.cert,
+      key: config.key,
+      rejectUnauthorized: !config.insecureSkipVerify,
+    });
+    this.#sock = secure;
+    return new Promise<TlsInfo>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error("TLS handshake timeout"));
+        secure.destroy();
+      }, HANDSHAKE_TIMEOUT_MS);
+      secure.once("secureConnect", () => {
+        clearTimeout(timer);
+        const peer = secure.getPeerCertificate();
+        const hasPeer = peer !== null && Object.keys(peer ?? {}).length > 0;
+        resolve({
+          version: goTlsVersion(secure.getProtocol()),
+          cipherSuite: secure.getCipher()?.standardName ?? secure.getCipher()?.name ?? "",
+          peerCommonName: hasPeer ? String(peer.subject?.CN ?? "") : "",
+          peerCertificate: hasPeer,
+        });
+      });
+      secure.once("error", (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      this.#attach(secure);
+    });
+  }
+
+  /** Stops the plain socket's events before it is wrapped (the TLS socket takes over). */
+  #detachPlain(): net.Socket {
+    const plain = this.#sock;
+    plain.pause();
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("end");
+    plain.removeAllListeners("close");
+    plain.removeAllListeners("drain");
+    return plain;
+  }
+
   #attach(sock: net.Socket): void {
     sock.on("data", (chunk: Uint8Array) => this.#events.data(chunk));
     sock.on("drain", () => this.#events.drain());
@@ -181,6 +233,20 @@ export function nodeListen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents):
           return Promise.resolve();
         },
       });
+    });
+  });
+}
+
+/** Dials a node:net TCP connection whose `startTls` upgrades it with node:tls. */
+export function nodeConnect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host: addr.hostname, port: addr.port, allowHalfOpen: true });
+    sock.once("error", reject);
+    sock.once("connect", () => {
+      sock.off("error", reject);
+      const conn = new NodeConn(sock);
+      conn.start(events(conn));
+      resolve(conn);
     });
   });
 }

@@ -42,6 +42,20 @@ export interface TlsServerConfig {
   minVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 }
 
+/** Client-side TLS settings (go-nsq's `tls_*` options, files already read). */
+export interface TlsClientConfig {
+  /** The name the server certificate must match, also sent as SNI unless it is an IP address. */
+  serverName: string;
+  /** PEM CA bundle to verify the server with; default: the runtime's trusted roots. */
+  ca?: string;
+  /** PEM client certificate chain (for `--tls-client-auth-policy`); needs `key`. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
+  /** Accept any server certificate (go-nsq `tls_insecure_skip_verify`): encrypted, not authenticated. */
+  insecureSkipVerify?: boolean;
+}
+
 /** What a finished TLS handshake negotiated (shown in /stats as upstream does). */
 export interface TlsInfo {
   /** Go's names: `TLS1.2`, `TLS1.3`. */
@@ -77,6 +91,20 @@ export interface Conn {
    * Only on connections of a listener started with `{ tls: true }`.
    */
   upgradeTls?(config: TlsServerConfig): Promise<TlsInfo>;
+  /**
+   * Starts a client-side TLS handshake on this dialled connection (NSQ's `tls_v1` upgrade, after the
+   * IDENTIFY reply): afterwards both directions are encrypted and `data` delivers plain text. Call it
+   * from the `data` callback that delivered the last plain bytes. Resolves once the handshake is done;
+   * rejects when the server is not verified, on failure, or after 5 s. Only on connections dialled
+   * with `{ tls: true }`.
+   */
+  startTls?(config: TlsClientConfig): Promise<TlsInfo>;
+}
+
+/** Options of `Platform.connect`. */
+export interface ConnectOptions {
+  /** The connection must support `startTls` (on Deno this selects the node:net path). */
+  tls?: boolean;
 }
 
 /** Options of `Platform.listen`. */
@@ -118,7 +146,7 @@ export interface Platform {
   /** Binds a TCP listener; `onConn` returns the handlers of each accepted connection. */
   listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents, options?: ListenOptions): Promise<Listener>;
   /** Dials a TCP connection. */
-  connect(addr: NetAddr, events: (conn: Conn) => SocketEvents): Promise<Conn>;
+  connect(addr: NetAddr, events: (conn: Conn) => SocketEvents, options?: ConnectOptions): Promise<Conn>;
   /** Serves HTTP with a fetch handler. */
   serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener>;
   /** A UDP socket for sending. */

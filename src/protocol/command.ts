@@ -152,6 +152,13 @@ export class CommandWriter {
     }
   }
 
+  // `this.#buf` must be read after `#reserve()`, which may replace it: `this.#buf[this.#reserve(1)]`
+  // or `this.#buf.set(x, this.#reserve(n))` would write into the old buffer.
+  #newline(): void {
+    const at = this.#reserve(1);
+    this.#buf[at] = 10;
+  }
+
   /** Writes a string as UTF-8 (command lines are short; topic names are ASCII when valid). */
   #ascii(text: string): void {
     const max = text.length * 3;
