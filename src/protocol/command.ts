@@ -175,11 +175,6 @@ export class CommandWriter {
     for (let i = 0; i < 16; i++) buf[off + n + i] = src[at + i];
   }
 
-  #newline(): void {
-    const at = this.#reserve(1);
-    this.#buf[at] = 10;
-  }
-
   /**
    * Makes room for `n` bytes and returns where they go. It may replace `#buf`: call it before
    * reading `this.#buf` (`this.#buf[this.#reserve(1)] = …` would write into the old buffer).
