@@ -493,8 +493,10 @@ runtimeTest(
       ], { noDefaultAddresses: true });
       await eventually(() => seen.size === total, 15_000, `all ${total}`);
       const dups = [...seen.values()].reduce((a, n) => a + n - 1, 0);
-      // Only messages in flight at the kill come again: at most maxInFlight of them.
-      assert.ok(dups <= 5, `${dups} duplicates`);
+      // Only messages in flight at the kill come again (at least once): at most maxInFlight of them, each at
+      // most twice (a kill between nsqd's in-flight record and its disk-queue read position brings a message
+      // back from both; README, Durability).
+      assert.ok(dups <= 2 * 5, `${dups} duplicates`);
       assert.equal(q.stats().connections, 1);
       assert.ok(errors.some((e) => e instanceof NsqConnectionError), "the loss was reported");
     } finally {
