@@ -112,6 +112,8 @@ async function tail({ platform, flags, stdout, log }: AppContext): Promise<numbe
   }
   // -n reached: exit once the last message is written and FINed (the handler's return FINs it).
   function stopAfter(written: Promise<void>) {
+    // Ask for nothing more meanwhile (whatever is already on its way is requeued above).
+    for (const c of consumers) c.changeMaxInFlight(0);
     written.then(() => setTimeout(stop, 0), () => {});
   }
 
