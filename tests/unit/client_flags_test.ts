@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { programName } from "../../src/cli/nsq.ts";
 import {
   applyConfigFlag,
   clientFlagOptions,
@@ -83,4 +84,11 @@ Deno.test("consumer apps need exactly one kind of source", () => {
     /use --nsqd-tcp-address or --lookupd-http-address not both/,
   );
   assert.deepEqual(consumerSources(v(["a:1"], [])), { nsqdTcpAddresses: ["a:1"], lookupdHttpAddresses: [] });
+});
+
+Deno.test("programName() is the last path element of argv[0], without .exe", () => {
+  assert.equal(programName("/usr/local/bin/nsqd"), "nsqd");
+  assert.equal(programName("nsq_tail"), "nsq_tail");
+  assert.equal(programName("C:\\nsq\\to_nsq.exe"), "to_nsq");
+  assert.equal(programName("/work/node_modules/.bin/deno"), "deno");
 });
