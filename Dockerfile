@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
-# nsqd and nsqlookupd as standalone binaries (bun build --compile) on a minimal base.
+# One multi-call binary, /usr/local/bin/nsq (bun build --compile), and its links nsqd, nsqlookupd, nsq_tail,
+# to_nsq, nsq_stat, … on a minimal base.
 #   docker build -t nsq-ts .
 #   docker run -p 4150:4150 -p 4151:4151 -v nsq-data:/data nsq-ts                  # nsqd
 #   docker run -p 4160:4160 -p 4161:4161 nsq-ts nsqlookupd                          # nsqlookupd
+#   docker run --rm nsq-ts nsq_tail --lookupd-http-address=host:4161 --topic=t      # a tool
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
@@ -14,7 +16,8 @@ RUN ./compile.sh --runtime=bun && mkdir -p /out/data
 
 # distroless/cc has glibc and libstdc++ (what Bun's runtime links against) and nothing else.
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /src/dist/nsqd /src/dist/nsqlookupd /usr/local/bin/
+# The directory is copied whole, so the links stay links (one binary in the image, not one per program).
+COPY --from=build /src/dist/ /usr/local/bin/
 # /data belongs to the non-root user, so a fresh volume mounted there is writable.
 COPY --from=build --chown=65532:65532 /out/data /data
 USER nonroot

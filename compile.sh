@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Builds standalone executables dist/nsqd and dist/nsqlookupd from the one module graph (src/cli/*.ts).
+# Builds the multi-call executable dist/nsq (src/cli/nsq.ts) and, next to it, a symbolic link named after each
+# program (dist/nsqd -> nsq, dist/nsq_tail -> nsq, …): started through a link, nsq runs the program of that name;
+# `dist/nsq <program> [flags]` works too. Symbolic, not hard links: the link name reaches the program as argv[0]
+# either way, but a symlink shows what it is (ls -l), survives tar, rsync -a and Docker COPY of the directory as
+# a link, and cannot silently turn into a 100 MB copy or drift from the binary after a rebuild.
 #
 #   ./compile.sh                      deno compile where a Deno runtime for compiling is available, else Bun
 #   ./compile.sh --runtime=bun        bun build --compile
@@ -26,20 +30,23 @@ DENO="${DENO_BIN:-node_modules/.bin/deno}"
 BUN="${BUN_BIN:-node_modules/.bin/bun}"
 [ -x "$DENO" ] || DENO="$(command -v deno || true)"
 [ -x "$BUN" ] || BUN="$(command -v bun || true)"
-ENTRIES=(nsqd nsqlookupd)
+# Every program of src/cli/programs.ts gets a link: one name per program, on one line.
+PROGRAMS=(nsqd nsqlookupd nsq_tail to_nsq nsq_stat)
 mkdir -p dist
 
 compile_deno() {
-  local name
-  for name in "${ENTRIES[@]}"; do
-    "$DENO" compile -A --quiet ${target:+--target "$target"} --output "dist/$name" "src/cli/$name.ts" || return 1
-  done
+  "$DENO" compile -A --quiet ${target:+--target "$target"} --output dist/nsq src/cli/nsq.ts
 }
 
 compile_bun() {
+  "$BUN" build --compile ${target:+--target="$target"} src/cli/nsq.ts --outfile dist/nsq >/dev/null
+}
+
+link_programs() {
   local name
-  for name in "${ENTRIES[@]}"; do
-    "$BUN" build --compile ${target:+--target="$target"} "src/cli/$name.ts" --outfile "dist/$name" >/dev/null
+  for name in "${PROGRAMS[@]}"; do
+    rm -f "dist/$name"
+    ln -s nsq "dist/$name"
   done
 }
 
@@ -47,22 +54,26 @@ case "$runtime" in
   deno)
     [ -n "$DENO" ] || { echo "compile.sh: no deno found" >&2; exit 1; }
     compile_deno
-    echo "built dist/nsqd dist/nsqlookupd with deno compile (${target:-host target})"
+    link_programs
+    echo "built dist/nsq (+ links ${PROGRAMS[*]}) with deno compile (${target:-host target})"
     ;;
   bun)
     [ -n "$BUN" ] || { echo "compile.sh: no bun found" >&2; exit 1; }
     compile_bun
-    echo "built dist/nsqd dist/nsqlookupd with bun build --compile (${target:-host target})"
+    link_programs
+    echo "built dist/nsq (+ links ${PROGRAMS[*]}) with bun build --compile (${target:-host target})"
     ;;
   "")
     # deno compile needs a denort runtime (downloaded from Deno's CDN, or DENORT_BIN): try it first,
     # and fall back to Bun where it cannot be had.
     if [ -n "$DENO" ] && compile_deno 2>/dev/null; then
-      echo "built dist/nsqd dist/nsqlookupd with deno compile (${target:-host target})"
+      link_programs
+      echo "built dist/nsq (+ links ${PROGRAMS[*]}) with deno compile (${target:-host target})"
     elif [ -n "$BUN" ]; then
       echo "deno compile is not available here (no denort runtime); using bun build --compile" >&2
       compile_bun
-      echo "built dist/nsqd dist/nsqlookupd with bun build --compile (${target:-host target})"
+      link_programs
+      echo "built dist/nsq (+ links ${PROGRAMS[*]}) with bun build --compile (${target:-host target})"
     else
       echo "compile.sh: neither a working deno compile nor bun" >&2
       exit 1

@@ -9,6 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { startNsqd, startNsqlookupd } from "../../mod.ts";
+import { Logger, LogLevel } from "../nsqd/logger.ts";
 import { currentPlatform } from "../platform/mod.ts";
 
 const platform = await currentPlatform();
@@ -16,12 +17,22 @@ const dataArg = platform.args.find((a) => /^--?data-path=/.test(a));
 const dataPath = resolve(dataArg ? dataArg.slice(dataArg.indexOf("=") + 1) : "nsq-data");
 mkdirSync(dataPath, { recursive: true });
 
-const lookupd = await startNsqlookupd({ broadcastAddress: "127.0.0.1", logLevel: "warn" });
+// A port in use (or any other startup failure) is one FATAL line and exit 1, as the daemons do.
+const fatal = (err: unknown): never => {
+  new Logger((l) => platform.writeStderr(l), "[nsq] ", LogLevel.info).fatal(
+    `failed to start the local cluster - ${(err as Error).message}`,
+  );
+  return platform.exit(1);
+};
+const lookupd = await startNsqlookupd({ broadcastAddress: "127.0.0.1", logLevel: "warn" }).catch(fatal);
 const nsqd = await startNsqd({
   dataPath,
   broadcastAddress: "127.0.0.1",
   lookupdTcpAddresses: [`127.0.0.1:${lookupd.tcpAddr!.port}`],
   logLevel: "warn",
+}).catch(async (err) => {
+  await lookupd.close();
+  return fatal(err);
 });
 
 const http = `http://127.0.0.1:${nsqd.httpAddr!.port}`;

@@ -33,12 +33,16 @@ export interface Server {
   readonly closed?: Promise<void>;
 }
 
-/** Parses the command line, starts the program, and exits as upstream does. */
-export async function runProgram<O>(platform: Platform, program: Program<O>): Promise<void> {
+/** Parses the command line (`args`, default: the process's), starts the program, and exits as upstream does. */
+export async function runProgram<O>(
+  platform: Platform,
+  program: Program<O>,
+  args: readonly string[] = platform.args,
+): Promise<void> {
   const { name, defaults } = program;
   let result: { parsed: ParsedFlags; options: O };
   try {
-    result = program.parse([...platform.args], defaults);
+    result = program.parse([...args], defaults);
   } catch (err) {
     if (err instanceof HelpRequested) {
       platform.writeStderr(usage(name, program.specs(defaults)));

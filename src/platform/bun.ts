@@ -284,6 +284,7 @@ export const bunPlatform: Platform = {
   name: "bun",
   version: g.Bun.version,
   args: g.process.argv.slice(2),
+  argv0: g.process.argv0,
 
   listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents): Promise<Listener> {
     const listener = g.Bun.listen<BunConn>({
@@ -345,5 +346,13 @@ export const bunPlatform: Platform = {
 
   exit(code: number): never {
     return g.process.exit(code);
+  },
+
+  async writeStdout(bytes: Uint8Array): Promise<void> {
+    await g.Bun.write(g.Bun.stdout, bytes);
+  },
+
+  stdin(): ReadableStream<Uint8Array> {
+    return g.Bun.stdin.stream();
   },
 };

@@ -63,6 +63,10 @@ export interface BunServer {
 
 export interface BunRuntime {
   readonly version: string;
+  /** Standard output and input as Bun files. */
+  readonly stdout: unknown;
+  readonly stdin: { stream(): ReadableStream<Uint8Array> };
+  write(destination: unknown, data: Uint8Array): Promise<number>;
   listen<T>(options: {
     hostname: string;
     port: number;
@@ -88,5 +92,6 @@ export interface NodeProcess {
   off(event: string, handler: () => void): void;
   exit(code: number): never;
   readonly argv: string[];
+  readonly argv0: string;
   readonly stderr: { write(text: string): boolean };
 }

@@ -5,6 +5,7 @@
  * Deno, see shared/PLATFORM-FACTS.md). `conn.write()` may write only part of a buffer, and it is
  * asynchronous: while one write is under way, later writes are gathered and sent together.
  */
+import process from "node:process";
 import { nodeConnect, nodeListen } from "./node_conn.ts";
 import { createUdpSender } from "./udp.ts";
 import type {
@@ -190,6 +191,8 @@ export const denoPlatform: Platform = {
   name: "deno",
   version: Deno.version.deno,
   args: Deno.args,
+  // Deno has no argv[0] of its own; node:process keeps the one the process was started with.
+  argv0: process.argv0,
 
   listen(addr: NetAddr, onConn: (conn: Conn) => SocketEvents, options?: ListenOptions): Promise<Listener> {
     // Deno cannot upgrade an accepted socket to TLS: listeners that must offer tls_v1 use node:net.
@@ -263,5 +266,14 @@ export const denoPlatform: Platform = {
 
   exit(code: number): never {
     Deno.exit(code);
+  },
+
+  async writeStdout(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) off += await Deno.stdout.write(bytes.subarray(off));
+  },
+
+  stdin(): ReadableStream<Uint8Array> {
+    return Deno.stdin.readable;
   },
 };

@@ -167,4 +167,13 @@ export interface Platform {
   exit(code: number): never;
   /** The command-line arguments after the script name. */
   readonly args: readonly string[];
+  /**
+   * The name the process was started as (C's `argv[0]`): a link's own name for a compiled binary
+   * started through a link, the runtime's path under `deno run` / `bun`.
+   */
+  readonly argv0: string;
+  /** Writes bytes to standard output; resolves once written, rejects when it cannot be (a closed pipe). */
+  writeStdout(bytes: Uint8Array): Promise<void>;
+  /** Standard input as a byte stream. */
+  stdin(): ReadableStream<Uint8Array>;
 }

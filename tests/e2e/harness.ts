@@ -24,13 +24,26 @@ export function bunBin(): string {
   return Deno.env.get("BUN_BIN") ?? `${ROOT}node_modules/.bin/bun`;
 }
 
-/** The command line that runs an entry point (`nsqd`, `nsqlookupd`) on a runtime. */
-export function commandFor(runtime: Runtime, program: "nsqd" | "nsqlookupd"): string[] {
+/** The daemons, the tools, and `nsq` itself (the multi-call dispatcher). */
+export type ProgramName = "nsqd" | "nsqlookupd" | "nsq_tail" | "to_nsq" | "nsq_stat" | "nsq";
+
+/**
+ * The command line that runs a program on a runtime: the daemons from their own entry points,
+ * the tools as `src/cli/nsq.ts <tool>`; compiled, the link `dist/<program>` (so the name the
+ * binary is started as picks the program).
+ */
+export function commandFor(runtime: Runtime, program: ProgramName): string[] {
+  const daemon = program === "nsqd" || program === "nsqlookupd";
+  const source = daemon
+    ? [`${ROOT}src/cli/${program}.ts`]
+    : program === "nsq"
+    ? [`${ROOT}src/cli/nsq.ts`]
+    : [`${ROOT}src/cli/nsq.ts`, program];
   switch (runtime) {
     case "deno":
-      return [Deno.execPath(), "run", "-A", `${ROOT}src/cli/${program}.ts`];
+      return [Deno.execPath(), "run", "-A", ...source];
     case "bun":
-      return [bunBin(), `${ROOT}src/cli/${program}.ts`];
+      return [bunBin(), ...source];
     case "bin":
       return [`${ROOT}dist/${program}`];
   }
