@@ -136,7 +136,7 @@ export interface DirLock {
 }
 
 /** Signals the broker reacts to. */
-export type SignalName = "SIGINT" | "SIGTERM";
+export type SignalName = "SIGINT" | "SIGTERM" | "SIGHUP";
 
 /** The runtime, as seen by the broker. */
 export interface Platform {

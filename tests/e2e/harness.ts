@@ -49,6 +49,43 @@ export function commandFor(runtime: Runtime, program: ProgramName): string[] {
   }
 }
 
+/** The utility apps (`src/apps/<name>.ts`). */
+export type AppName = "nsq_to_file" | "nsq_to_http" | "nsq_to_nsq";
+
+/**
+ * The command line that runs a utility app on a runtime: its module from source on Deno and Bun,
+ * the multi-call binary (`dist/nsq <app>`) for `bin`.
+ */
+export function commandForApp(runtime: Runtime, app: AppName): string[] {
+  switch (runtime) {
+    case "deno":
+      return [Deno.execPath(), "run", "-A", `${ROOT}src/apps/${app}.ts`];
+    case "bun":
+      return [bunBin(), `${ROOT}src/apps/${app}.ts`];
+    case "bin":
+      return [`${ROOT}dist/nsq`, app];
+  }
+}
+
+/** Starts a utility app (its stderr lines are collected, as nsqd's). */
+export function startApp(runtime: Runtime, app: AppName, args: string[]): ChildProcess {
+  return new ChildProcess(commandForApp(runtime, app), args);
+}
+
+/** Runs a utility app until it exits by itself (killed after `timeoutMs`). */
+export async function runApp(
+  runtime: Runtime,
+  app: AppName,
+  args: string[],
+  timeoutMs = 15_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = startApp(runtime, app, args);
+  const timer = setTimeout(() => proc.signal("SIGKILL"), timeoutMs);
+  const status = await proc.status;
+  clearTimeout(timer);
+  return { code: status.code, stdout: proc.stdout, stderr: proc.stderr };
+}
+
 /** Registers `fn` as one Deno test per runtime, named `[runtime] name`. */
 export function runtimeTest(name: string, fn: (runtime: Runtime) => Promise<void>, timeoutMs = 30_000): void {
   for (const runtime of RUNTIMES) {
