@@ -24,8 +24,8 @@ export function bunBin(): string {
   return Deno.env.get("BUN_BIN") ?? `${ROOT}node_modules/.bin/bun`;
 }
 
-/** The command line that runs an entry point (`nsqd`, `nsqlookupd`) on a runtime. */
-export function commandFor(runtime: Runtime, program: "nsqd" | "nsqlookupd"): string[] {
+/** The command line that runs an entry point (`nsqd`, `nsqlookupd`, `nsqadmin`) on a runtime. */
+export function commandFor(runtime: Runtime, program: "nsqd" | "nsqlookupd" | "nsqadmin"): string[] {
   switch (runtime) {
     case "deno":
       return [Deno.execPath(), "run", "-A", `${ROOT}src/cli/${program}.ts`];
@@ -575,6 +575,51 @@ export async function withNsqlookupd(
     await fn(lookupd);
   } finally {
     await lookupd.stop();
+  }
+}
+
+// ---- nsqadmin ------------------------------------------------------------------------------------
+
+/** A running nsqadmin. */
+export class NsqadminProcess {
+  constructor(readonly proc: ChildProcess, readonly httpPort: number) {}
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** HTTP request to this nsqadmin. */
+  http(path: string, init?: RequestInit): Promise<Response> {
+    return fetch(`${this.httpUrl}${path}`, init);
+  }
+
+  /** SIGTERM, then wait for exit; SIGKILL after 10 s. Returns the exit code. */
+  async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.proc.signal(sig);
+    const timer = setTimeout(() => this.proc.signal("SIGKILL"), 10_000);
+    const status = await this.proc.status;
+    clearTimeout(timer);
+    return status.code;
+  }
+}
+
+/**
+ * Starts nsqadmin on `runtime` (with `--http-address=127.0.0.1:0` unless `noDefaultAddresses`) and
+ * learns its port from the `HTTP: listening on …` line. `args` must name lookupds or nsqds.
+ */
+export async function startNsqadmin(
+  runtime: Runtime,
+  args: string[] = [],
+  opts: StartOptions = {},
+): Promise<NsqadminProcess> {
+  const base = opts.noDefaultAddresses ? [] : ["--http-address=127.0.0.1:0"];
+  const proc = new ChildProcess(commandFor(runtime, "nsqadmin"), [...base, ...args]);
+  try {
+    const http = await proc.waitForLine(/HTTP: listening on (.+):(\d+)$/, 15_000);
+    return new NsqadminProcess(proc, Number(http[2]));
+  } catch (err) {
+    await proc.kill();
+    throw new Error(`nsqadmin did not start: ${(err as Error).message}\n${proc.stderr}`);
   }
 }
 
