@@ -6,6 +6,7 @@
  * admin (`--admin-user` + `--acl-http-header`) and are announced to `--notification-http-endpoint`.
  */
 import { type Context, Hono } from "hono";
+import { compress } from "hono/compress";
 import { formatPeerAddr } from "../nsqlookupd/lookup_protocol_v1.ts";
 import {
   HttpError,
@@ -43,6 +44,8 @@ export function createAdminHttpApp(admin: Nsqadmin, extra?: RouteInstaller): Hon
     const elapsed = formatDuration(Math.round((performance.now() - start) * 1e6));
     logger.info(`${c.res.status} ${c.req.method} ${url.pathname}${url.search} (${remoteIp(c)}) ${elapsed}`);
   });
+  // Upstream gzips or deflates every answer on Accept-Encoding; small ones gain nothing.
+  app.use("*", compress());
   installErrorHandlers(app, (err) => logger.error(`HTTP: internal error - ${(err as Error)?.stack ?? err}`));
 
   const lookupds = () => o.nsqlookupdHttpAddresses;
