@@ -25,13 +25,11 @@ import type { QueueAction } from "./actions.ts";
 import { aggregateTopic, ClusterError, type Gathered, httpAddress } from "./cluster_info.ts";
 import type { Nsqadmin } from "./nsqadmin.ts";
 import { adminAction, type AdminActionName } from "./notify.ts";
+import { installUiRoutes } from "./ui.tsx";
 import { cidrContains, NSQADMIN_OPTION_SPECS, nsqadminConfigKey, parseCidr } from "./options.ts";
 
-/** Extra routes mounted on the same app (the UI pages). */
-export type RouteInstaller = (app: Hono, base: string) => void;
-
 /** Builds the Hono app of one nsqadmin. */
-export function createAdminHttpApp(admin: Nsqadmin, extra?: RouteInstaller): Hono {
+export function createAdminHttpApp(admin: Nsqadmin): Hono {
   const app = new Hono();
   const { logger, cluster: ci, actions } = admin;
   const o = admin.options;
@@ -280,7 +278,7 @@ export function createAdminHttpApp(admin: Nsqadmin, extra?: RouteInstaller): Hon
   };
   route(app, `${base}/config/:opt`, { GET: config, PUT: config });
 
-  extra?.(app, base);
+  installUiRoutes(app, admin);
   return app;
 }
 

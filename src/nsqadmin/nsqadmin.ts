@@ -9,7 +9,7 @@ import { versionString } from "../nsqd/version.ts";
 import type { Listener, NetAddr, Platform } from "../platform/types.ts";
 import { AdminActions } from "./actions.ts";
 import { ClusterInfo } from "./cluster_info.ts";
-import { createAdminHttpApp, type RouteInstaller } from "./http.ts";
+import { createAdminHttpApp } from "./http.ts";
 import { Notifier } from "./notify.ts";
 import { type NsqadminOptions, validateNsqadminOptions } from "./options.ts";
 
@@ -42,7 +42,6 @@ export class Nsqadmin {
   readonly actions: AdminActions;
   /** Null without `--notification-http-endpoint`. */
   readonly notifier: Notifier | null;
-  readonly #ui: RouteInstaller | undefined;
   #listener: Listener | null = null;
   #started = false;
   #exiting = false;
@@ -51,7 +50,7 @@ export class Nsqadmin {
   constructor(
     platform: Platform,
     options: NsqadminOptions,
-    extra: { logWrite?: (line: string) => void; ui?: RouteInstaller } = {},
+    extra: { logWrite?: (line: string) => void } = {},
   ) {
     this.platform = platform;
     this.options = { ...options };
@@ -66,7 +65,6 @@ export class Nsqadmin {
     this.notifier = options.notificationHttpEndpoint === ""
       ? null
       : new Notifier(options.notificationHttpEndpoint, this.logger, options.httpClientRequestTimeout);
-    this.#ui = extra.ui;
   }
 
   /** The bound HTTP address (after `start()`). */
@@ -79,7 +77,7 @@ export class Nsqadmin {
     if (this.#started) throw new Error("nsqadmin already started");
     this.#started = true;
     this.logger.info(versionString("nsqadmin", this.platform));
-    const app = createAdminHttpApp(this, this.#ui);
+    const app = createAdminHttpApp(this);
     let addr: NetAddr;
     try {
       addr = parseHostPort(this.options.httpAddress);
