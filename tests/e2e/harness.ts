@@ -36,6 +36,21 @@ export function commandFor(runtime: Runtime, program: "nsqd" | "nsqlookupd" | "n
   }
 }
 
+/**
+ * The runtimes a program can be tested on: `bin` only once `compile.sh` builds `dist/<program>`
+ * (nsqadmin joins the binaries with the multi-call binary).
+ */
+export function runtimesFor(program: "nsqd" | "nsqlookupd" | "nsqadmin"): Runtime[] {
+  return RUNTIMES.filter((r) => {
+    if (r !== "bin") return true;
+    try {
+      return Deno.statSync(`${ROOT}dist/${program}`).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Registers `fn` as one Deno test per runtime, named `[runtime] name`. */
 export function runtimeTest(name: string, fn: (runtime: Runtime) => Promise<void>, timeoutMs = 30_000): void {
   for (const runtime of RUNTIMES) {

@@ -15,7 +15,7 @@ import {
   type NsqdProcess,
   type NsqlookupdProcess,
   type Runtime,
-  RUNTIMES,
+  runtimesFor,
   startNsqadmin,
   startNsqd,
   startNsqlookupd,
@@ -202,7 +202,7 @@ async function stopAll(procs: { stop(): Promise<number> }[]): Promise<void> {
   await Promise.all(procs.map((p) => p.stop().catch(() => 0)));
 }
 
-for (const runtime of RUNTIMES) {
+for (const runtime of runtimesFor("nsqadmin")) {
   Deno.test({
     name:
       `[${runtime}] nsqadmin's API over 2 nsqlookupds and 3 nsqds: shapes, actions, ACL, notifications, partial results`,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import {
   type NsqadminProcess,
   type NsqdProcess,
-  RUNTIMES,
+  runtimesFor,
   startNsqadmin,
   startNsqd,
   startNsqlookupd,
@@ -40,7 +40,7 @@ async function publish(nsqd: NsqdProcess, topic: string, n: number): Promise<voi
   assert.equal(await res.text(), "OK");
 }
 
-for (const runtime of RUNTIMES) {
+for (const runtime of runtimesFor("nsqadmin")) {
   Deno.test({
     name: `[${runtime}] nsqadmin's topic list and topic page render the cluster as HTML`,
     sanitizeOps: false,
