@@ -13,7 +13,7 @@ import { FlagError, type FlagSpec, HelpRequested, type ParsedFlags, usage } from
 
 /** One program: how to parse its arguments and what it runs. */
 export interface Program<O> {
-  name: "nsqd" | "nsqlookupd";
+  name: "nsqd" | "nsqlookupd" | "nsqadmin";
   defaults: O & { logPrefix: string };
   specs(defaults: O): FlagSpec[];
   parse(argv: string[], defaults: O): { parsed: ParsedFlags; options: O };

@@ -52,7 +52,7 @@ const ROUTES = new WeakMap<Hono, { path: string; re: RegExp; methods: Set<string
 export function route(
   app: Hono,
   path: string,
-  handlers: Partial<Record<"GET" | "POST" | "PUT", Handler>>,
+  handlers: Partial<Record<"GET" | "POST" | "PUT" | "DELETE", Handler>>,
 ): void {
   const list = ROUTES.get(app) ?? [];
   ROUTES.set(app, list);
@@ -61,7 +61,7 @@ export function route(
   );
   list.push({ path, re, methods: new Set(Object.keys(handlers)) });
   app.all(path, (c) => {
-    const h = handlers[c.req.method as "GET" | "POST" | "PUT"];
+    const h = handlers[c.req.method as "GET" | "POST" | "PUT" | "DELETE"];
     if (h === undefined) return v1Error(405, "METHOD_NOT_ALLOWED");
     return h(c);
   });

@@ -24,8 +24,8 @@ export function bunBin(): string {
   return Deno.env.get("BUN_BIN") ?? `${ROOT}node_modules/.bin/bun`;
 }
 
-/** The daemons, the tools, and `nsq` itself (the multi-call dispatcher). */
-export type ProgramName = "nsqd" | "nsqlookupd" | "nsq_tail" | "to_nsq" | "nsq_stat" | "nsq";
+/** The daemons, nsqadmin, the tools, and `nsq` itself (the multi-call dispatcher). */
+export type ProgramName = "nsqd" | "nsqlookupd" | "nsqadmin" | "nsq_tail" | "to_nsq" | "nsq_stat" | "nsq";
 
 /**
  * The command line that runs a program on a runtime: the daemons from their own entry points,
@@ -33,7 +33,7 @@ export type ProgramName = "nsqd" | "nsqlookupd" | "nsq_tail" | "to_nsq" | "nsq_s
  * binary is started as picks the program).
  */
 export function commandFor(runtime: Runtime, program: ProgramName): string[] {
-  const daemon = program === "nsqd" || program === "nsqlookupd";
+  const daemon = program === "nsqd" || program === "nsqlookupd" || program === "nsqadmin";
   const source = daemon
     ? [`${ROOT}src/cli/${program}.ts`]
     : program === "nsq"
@@ -84,6 +84,21 @@ export async function runApp(
   const status = await proc.status;
   clearTimeout(timer);
   return { code: status.code, stdout: proc.stdout, stderr: proc.stderr };
+}
+
+/**
+ * The runtimes a program can be tested on: `bin` only once `compile.sh` builds `dist/<program>`
+ * (nsqadmin joins the binaries with the multi-call binary).
+ */
+export function runtimesFor(program: "nsqd" | "nsqlookupd" | "nsqadmin"): Runtime[] {
+  return RUNTIMES.filter((r) => {
+    if (r !== "bin") return true;
+    try {
+      return Deno.statSync(`${ROOT}dist/${program}`).isFile;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Registers `fn` as one Deno test per runtime, named `[runtime] name`. */
@@ -625,6 +640,51 @@ export async function withNsqlookupd(
     await fn(lookupd);
   } finally {
     await lookupd.stop();
+  }
+}
+
+// ---- nsqadmin ------------------------------------------------------------------------------------
+
+/** A running nsqadmin. */
+export class NsqadminProcess {
+  constructor(readonly proc: ChildProcess, readonly httpPort: number) {}
+
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  /** HTTP request to this nsqadmin. */
+  http(path: string, init?: RequestInit): Promise<Response> {
+    return fetch(`${this.httpUrl}${path}`, init);
+  }
+
+  /** SIGTERM, then wait for exit; SIGKILL after 10 s. Returns the exit code. */
+  async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.proc.signal(sig);
+    const timer = setTimeout(() => this.proc.signal("SIGKILL"), 10_000);
+    const status = await this.proc.status;
+    clearTimeout(timer);
+    return status.code;
+  }
+}
+
+/**
+ * Starts nsqadmin on `runtime` (with `--http-address=127.0.0.1:0` unless `noDefaultAddresses`) and
+ * learns its port from the `HTTP: listening on …` line. `args` must name lookupds or nsqds.
+ */
+export async function startNsqadmin(
+  runtime: Runtime,
+  args: string[] = [],
+  opts: StartOptions = {},
+): Promise<NsqadminProcess> {
+  const base = opts.noDefaultAddresses ? [] : ["--http-address=127.0.0.1:0"];
+  const proc = new ChildProcess(commandFor(runtime, "nsqadmin"), [...base, ...args]);
+  try {
+    const http = await proc.waitForLine(/HTTP: listening on (.+):(\d+)$/, 15_000);
+    return new NsqadminProcess(proc, Number(http[2]));
+  } catch (err) {
+    await proc.kill();
+    throw new Error(`nsqadmin did not start: ${(err as Error).message}\n${proc.stderr}`);
   }
 }
 
