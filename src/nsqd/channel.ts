@@ -55,6 +55,8 @@ export interface ChannelContext {
    * and how many it keeps in memory at most (0 = no limit); undefined otherwise.
    */
   deferredTimes(name: string): { path: string; maxInMemory: number } | undefined;
+  /** The topic's max message age (ms; 0 = off): older messages are dropped instead of delivered. */
+  maxMsgAge(): number;
   /** Logs an error. */
   logError(msg: string): void;
 }
@@ -101,10 +103,16 @@ export class Channel {
   #dueTimes: Map<string, number> | undefined;
   #dueFile: DeferredTimes | undefined;
   #maxDeferredInMemory = 0;
+  /** Max depth (0 = none): past it the oldest queued message is dropped (see `#trim`). */
+  #maxDepth = 0;
 
   messageCount = 0;
   requeueCount = 0;
   timeoutCount = 0;
+  /** Messages dropped because they were older than the max message age (beyond upstream). */
+  expiredCount = 0;
+  /** Messages dropped because the channel was deeper than its max depth (beyond upstream). */
+  droppedCount = 0;
   /** End-to-end processing latency (publish → FIN), when percentiles are configured (§3.9). */
   readonly e2eLatency: Quantile | undefined;
 
@@ -145,7 +153,10 @@ export class Channel {
     this.#dueFile!.append(msg, dueWallMs);
     if (held && this.#log !== undefined) this.#releaseAfterWrite.push(msg);
     this.#toDisk.push(msg);
-    if (this.#batchDepth === 0) this.#flushToDisk();
+    if (this.#batchDepth === 0) {
+      this.#flushToDisk();
+      this.#trim();
+    }
   }
 
   /**
@@ -331,6 +342,66 @@ export class Channel {
     return this.#clientList;
   }
 
+  /** The max depth (0 = none): past it the oldest queued message is dropped and counted. */
+  get maxDepth(): number {
+    return this.#maxDepth;
+  }
+
+  /** Sets the max depth (0 = none); a channel already deeper loses its oldest messages now. */
+  setMaxDepth(n: number): void {
+    this.#maxDepth = n;
+    this.#trim();
+  }
+
+  /**
+   * Whether `msg` is older than the topic's max message age (now − its publish timestamp, which it keeps
+   * across the disk queue and restarts); counted as expired when it is.
+   */
+  #expired(msg: Message): boolean {
+    const maxAge = this.#ctx.maxMsgAge();
+    if (maxAge === 0 || Date.now() - messageTimestamp(msg) / 1e6 <= maxAge) return false;
+    this.expiredCount++;
+    return true;
+  }
+
+  /**
+   * Drops the oldest queued messages while the channel is deeper than its max depth (drop-oldest: RabbitMQ's
+   * `x-overflow: drop-head`, JetStream's `discard: old`). Not while a batch's messages wait to be written:
+   * `endBatch` trims once they are. A dropped message was never held by the log (queued, not in flight).
+   */
+  #trim(): void {
+    const max = this.#maxDepth;
+    if (max === 0 || this.#toDisk.length > 0) return;
+    while (this.depth > max) {
+      const msg = this.#takeOldest();
+      if (msg === undefined) break;
+      this.droppedCount++;
+      if (this.#dueTimes !== undefined && this.#dueTimes.size > 0) this.#dueTimes.delete(messageId(msg));
+    }
+  }
+
+  /** Removes the queued message with the oldest timestamp: the head of the memory or of the disk queue. */
+  #takeOldest(): Message | undefined {
+    const mem = this.#memQueue;
+    const backend = this.#backend;
+    if (backend.depth === 0) return mem.shift();
+    const head = mem.peek();
+    if (head === undefined) return backend.read();
+    // Read the disk queue's head to compare; put the reader back if the memory's head is older.
+    backend.holdSync();
+    try {
+      const mark = backend.mark();
+      const d = backend.read();
+      if (d === undefined) return mem.shift();
+      // A tie (one MPUB) goes to memory: within a batch, memory fills before the disk queue.
+      if (messageTimestamp(d) < messageTimestamp(head)) return d;
+      backend.rewind(mark);
+      return mem.shift();
+    } finally {
+      backend.releaseSync();
+    }
+  }
+
   /** A message from the topic (counted in message_count). Throws once the channel is deleted or closed. */
   putMessage(msg: Message): void {
     if (this.#exiting) throw new Error("exiting");
@@ -400,17 +471,26 @@ export class Channel {
       this.#turnHolds++;
     }
     try {
+      // A client picked for a message that was not delivered (expired, or deferred again) takes the next one.
+      let client: Consumer | undefined;
       while (this.#memQueue.length > 0 || this.#backend.depth > 0) {
-        const client = this.#nextReadyClient(clients);
+        client ??= this.#nextReadyClient(clients);
         if (client === undefined) break;
         const msg = this.#take();
         if (msg === undefined) break;
+        // Dropped here, where it would be delivered: whether it waited in memory or on disk. It is not held by
+        // the log (a message read for delivery is held only once delivered), so there is nothing to release.
+        if (this.#expired(msg)) {
+          if (this.#dueTimes !== undefined && this.#dueTimes.size > 0) this.#dueTimes.delete(messageId(msg));
+          continue;
+        }
         if (this.#dueTimes !== undefined && this.#dueTimes.size > 0 && this.#deferIfNotDue(msg)) {
           // Back in the disk queue (memory for deferred messages is full): stop, or this could go round.
           if (this.#mustSpill()) break;
           continue;
         }
         client.deliver(msg);
+        client = undefined;
       }
     } finally {
       releaseClock();
@@ -600,6 +680,7 @@ export class Channel {
       this.#ctx.logError(`CHANNEL(${this.name}): failed to write messages to backend - ${err}`);
     }
     if (this.#clientList.length > 0) this.dispatch();
+    this.#trim();
     return ok;
   }
 
@@ -626,6 +707,8 @@ export class Channel {
    * until it is on the disk queue.
    */
   #putHeld(msg: Message): void {
+    // Expired on its way back (REQ, timeout, due): dropped instead of queued, and no longer held.
+    if (this.#expired(msg)) return this.#release(msg);
     if (this.#log !== undefined) this.#releaseAfterWrite.push(msg);
     this.#put(msg);
   }
@@ -661,6 +744,8 @@ export class Channel {
       this.#flushToDisk();
     }
     if (clients.length > 0 && !noneReady) this.dispatch();
+    // After the dispatch: a message a client could take does not count against the max depth.
+    if (this.#maxDepth !== 0) this.#trim();
   }
 
   /** A put from the scan loop: a disk error is reported through health and logged, not thrown. */

@@ -5,6 +5,7 @@
 import { type Context, Hono } from "hono";
 import { type Message, nowNs, readInt32, tsHiOf, tsLoOf } from "../protocol/message.ts";
 import { BodyArena, newMessage } from "./body_arena.ts";
+import { parseDuration } from "../protocol/go_duration.ts";
 import { smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import type { Channel } from "./channel.ts";
@@ -182,6 +183,20 @@ export function createHttpApp(nsqd: Nsqd): Hono {
     });
   }
 
+  // Beyond upstream (nsq issue #302): the topic's own max message age, a Go duration; 0 clears it.
+  route(app, "/topic/max-msg-age", {
+    POST: (c) => {
+      const params = parseQuery(c.req.url);
+      const name = requiredParam(params, "topic", "MISSING_ARG_TOPIC");
+      const text = requiredParam(params, "max_msg_age", "MISSING_ARG_MAX_MSG_AGE");
+      const ms = parseMaxMsgAge(text);
+      if (ms === undefined) throw new HttpError(400, "INVALID_ARG_MAX_MSG_AGE");
+      existingTopic(nsqd, name).setMaxMsgAge(ms);
+      nsqd.persistMetadata();
+      return v1(null);
+    },
+  });
+
   route(app, "/channel/create", {
     POST: (c) => {
       const [topicName, channelName] = topicChannelArgs(c.req.url);
@@ -221,6 +236,19 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       },
     });
   }
+
+  // Beyond upstream (nsq issue #1396): the channel's max depth, past which its oldest messages are dropped.
+  route(app, "/channel/max-depth", {
+    POST: (c) => {
+      const [topicName, channelName] = topicChannelArgs(c.req.url);
+      const text = requiredParam(parseQuery(c.req.url), "max_depth", "MISSING_ARG_MAX_DEPTH");
+      const n = /^[0-9]{1,15}$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(n)) throw new HttpError(400, "INVALID_ARG_MAX_DEPTH");
+      existingChannel(nsqd, topicName, channelName).setMaxDepth(n);
+      nsqd.persistMetadata();
+      return v1(null);
+    },
+  });
 
   // ---- /config/:opt ---------------------------------------------------------------------------------
 
@@ -274,7 +302,7 @@ function existingChannel(nsqd: Nsqd, topicName: string, channelName: string): Ch
 
 /**
  * PUT /config: only `nsqlookupd_tcp_addresses` (JSON array of strings) and `log_level` (a level name), and
- * beyond upstream `drain` and `shutdown` (body `true`).
+ * beyond upstream `drain` and `shutdown` (body `true`) and `max_msg_age` (a Go duration, or ns).
  */
 function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
   switch (opt) {
@@ -306,6 +334,14 @@ function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
       else setTimeout(() => void nsqd.close(), 0);
       return;
     }
+    case "max_msg_age": {
+      // A Go duration (`30s`), or nanoseconds as GET shows them.
+      const t = body.trim();
+      const ms = /^[0-9]{1,19}$/.test(t) ? Number(t) / 1e6 : parseMaxMsgAge(t);
+      if (ms === undefined) throw new HttpError(400, "INVALID_VALUE");
+      nsqd.options.maxMsgAge = ms;
+      return;
+    }
     case "log_level": {
       let level: LogLevel;
       try {
@@ -319,6 +355,17 @@ function setConfigOption(nsqd: Nsqd, opt: string, body: string): void {
     }
   }
   throw new HttpError(400, "INVALID_OPTION");
+}
+
+/** A max message age: a Go duration >= 0, in ms; undefined when invalid. */
+function parseMaxMsgAge(text: string): number | undefined {
+  let ns: number;
+  try {
+    ns = parseDuration(text);
+  } catch {
+    return undefined;
+  }
+  return ns >= 0 ? ns / 1e6 : undefined;
 }
 
 /** Runs `f`, which may create a topic or channel: while draining that is 503 DRAINING. */

@@ -27,6 +27,11 @@ export class MessageQueue {
     this.#size++;
   }
 
+  /** The oldest message, left in place, or undefined when empty. */
+  peek(): Message | undefined {
+    return this.#size === 0 ? undefined : this.#items[this.#head];
+  }
+
   /** Removes and returns the oldest message, or undefined when empty. */
   shift(): Message | undefined {
     if (this.#size === 0) return undefined;

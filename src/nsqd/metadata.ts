@@ -1,6 +1,7 @@
 /**
  * `<data-path>/nsqd.dat` (nsq `nsqd/nsqd.go` `LoadMetadata`/`PersistMetadata`, shared/nsq-reference.md
- * §3.8): the non-ephemeral topics and channels with their paused flags, in upstream's JSON, written
+ * §3.8): the non-ephemeral topics and channels with their paused flags, in upstream's JSON (plus, only when
+ * set, `max_msg_age` and `max_depth`, which upstream's reader ignores), written
  * to a temp file, fsynced and renamed. Writes are serialised and coalesced: a change made while a
  * write is under way is written right after it.
  */
@@ -11,12 +12,16 @@ import { NSQ_VERSION } from "./version.ts";
 export interface ChannelMetadata {
   name: string;
   paused: boolean;
+  /** Beyond upstream, only when set (upstream's reader ignores unknown fields): the channel's max depth. */
+  max_depth?: number;
 }
 
 export interface TopicMetadata {
   name: string;
   paused: boolean;
   channels: ChannelMetadata[] | null;
+  /** Beyond upstream, only when set: the topic's own max message age in ns (a Go `time.Duration`). */
+  max_msg_age?: number;
 }
 
 export interface Metadata {
@@ -30,10 +35,13 @@ export interface MetadataSource {
     readonly name: string;
     readonly ephemeral: boolean;
     readonly paused: boolean;
+    /** ms; 0 = none. */
+    readonly maxMsgAge: number;
     readonly channels: readonly {
       readonly name: string;
       readonly ephemeral: boolean;
       readonly paused: boolean;
+      readonly maxDepth: number;
     }[];
   }[];
 }
@@ -49,9 +57,18 @@ export function buildMetadata(src: MetadataSource): Metadata {
     if (t.ephemeral) continue;
     const channels: ChannelMetadata[] = [];
     for (const c of t.channels) {
-      if (!c.ephemeral) channels.push({ name: c.name, paused: c.paused });
+      if (c.ephemeral) continue;
+      const cm: ChannelMetadata = { name: c.name, paused: c.paused };
+      if (c.maxDepth > 0) cm.max_depth = c.maxDepth;
+      channels.push(cm);
     }
-    topics.push({ name: t.name, paused: t.paused, channels: channels.length > 0 ? channels : null });
+    const tm: TopicMetadata = {
+      name: t.name,
+      paused: t.paused,
+      channels: channels.length > 0 ? channels : null,
+    };
+    if (t.maxMsgAge > 0) tm.max_msg_age = Math.round(t.maxMsgAge * 1e6);
+    topics.push(tm);
   }
   return { topics: topics.length > 0 ? topics : null, version: NSQ_VERSION };
 }

@@ -39,6 +39,17 @@ export function prometheusText(nsqd: Nsqd): string {
     (t) => t.message_bytes,
     "counter",
   );
+  topicGauge(
+    "nsq_topic_expired_total",
+    "Messages dropped at the topic's hand-over to its channels, older than the max message age.",
+    (t) => t.expired_count ?? 0,
+    "counter",
+  );
+  topicGauge(
+    "nsq_topic_max_msg_age_seconds",
+    "The max message age in force (0 = off).",
+    (t) => (t.max_msg_age ?? 0) / 1e9,
+  );
   topicGauge("nsq_topic_paused", "1 if the topic is paused.", (t) => (t.paused ? 1 : 0));
   topicGauge("nsq_topic_channels", "Channels of the topic.", (t) => t.channels.length);
 
@@ -87,6 +98,19 @@ export function prometheusText(nsqd: Nsqd): string {
     (c) => c.timeout_count,
     "counter",
   );
+  channelMetric(
+    "nsq_channel_expired_total",
+    "Messages dropped instead of delivered, older than the max message age.",
+    (c) => c.expired_count ?? 0,
+    "counter",
+  );
+  channelMetric(
+    "nsq_channel_dropped_total",
+    "Oldest messages dropped to keep the channel within its max depth.",
+    (c) => c.dropped_count ?? 0,
+    "counter",
+  );
+  channelMetric("nsq_channel_max_depth", "The channel's max depth (0 = none).", (c) => c.max_depth ?? 0);
   channelMetric("nsq_channel_clients", "Clients subscribed to the channel.", (c) => c.client_count);
   channelMetric("nsq_channel_paused", "1 if the channel is paused.", (c) => (c.paused ? 1 : 0));
 

@@ -325,6 +325,10 @@ export class Nsqd {
         }
         const topic = this.getTopic(t.name);
         if (t.paused) topic.pause();
+        const maxAge = metadataCount(t.max_msg_age);
+        if (maxAge === undefined) {
+          this.logger.warn(`TOPIC(${t.name}): ignoring invalid max_msg_age ${t.max_msg_age}`);
+        } else if (maxAge > 0) topic.setMaxMsgAge(maxAge / 1e6);
         for (const c of t.channels ?? []) {
           if (typeof c?.name !== "string" || !isValidChannelName(c.name)) {
             this.logger.warn(`skipping creation of invalid channel ${c?.name}`);
@@ -332,6 +336,10 @@ export class Nsqd {
           }
           const channel = topic.getChannel(c.name);
           if (c.paused) channel.pause();
+          const maxDepth = metadataCount(c.max_depth);
+          if (maxDepth === undefined) {
+            this.logger.warn(`CHANNEL(${c.name}): ignoring invalid max_depth ${c.max_depth}`);
+          } else if (maxDepth > 0) channel.setMaxDepth(maxDepth);
         }
         topic.start();
       }
@@ -573,6 +581,12 @@ export class Nsqd {
     }
     if (this.#draining && !this.#exiting) this.#checkDrained();
   }
+}
+
+/** A count (or ns) of nsqd.dat's fields beyond upstream: 0 when absent, undefined when not a count. */
+function metadataCount(v: unknown): number | undefined {
+  if (v === undefined || v === null) return 0;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
 }
 
 /**

@@ -131,6 +131,11 @@ export interface NsqdOptions {
    * the channel's disk queue instead of memory (0 = no limit).
    */
   maxDeferredInMemory: number;
+  /**
+   * `--max-msg-age`: a message older than this (now − its publish timestamp) is dropped instead of delivered
+   * and counted as expired (ms; 0 = off; a topic may set its own with `POST /topic/max-msg-age`).
+   */
+  maxMsgAge: number;
 }
 
 export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
@@ -473,6 +478,13 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     usage:
       "with --persist-deferred, deferred messages past this many per channel wait on disk (0 = no limit)",
   },
+  // Beyond upstream v1.3.0: message expiry (nsq issue #302).
+  {
+    flag: "max-msg-age",
+    key: "maxMsgAge",
+    kind: "duration",
+    usage: "drop (and count as expired) messages older than this instead of delivering them (0 = off)",
+  },
 ];
 
 /** The config-file / `/config/:opt` name of an option. */
@@ -546,6 +558,7 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     drainTimeout: 0,
     persistDeferred: false,
     maxDeferredInMemory: 0,
+    maxMsgAge: 0,
   };
 }
 
@@ -575,6 +588,7 @@ export function validateNsqdOptions(o: NsqdOptions): void {
   if (o.maxDeferredInMemory > 0 && !o.persistDeferred) {
     throw new RangeError("--max-deferred-in-memory needs --persist-deferred");
   }
+  if (!(o.maxMsgAge >= 0)) throw new RangeError("--max-msg-age must be >= 0");
 }
 
 let CRC_TABLE: Uint32Array | undefined;

@@ -56,6 +56,15 @@ export interface ChannelStats {
   clients: ClientStats[] | null;
   paused: boolean;
   e2e_processing_latency: E2eLatency;
+  /**
+   * Beyond upstream, last and only while the topic has a max message age (or once one dropped something): messages
+   * older than it dropped instead of delivered.
+   */
+  expired_count?: number;
+  /** Beyond upstream, only while set (or once it dropped something): the max depth, 0 once cleared. */
+  max_depth?: number;
+  /** Beyond upstream, with `max_depth`: the oldest messages dropped to keep the channel within it. */
+  dropped_count?: number;
 }
 
 export interface TopicStats {
@@ -67,6 +76,13 @@ export interface TopicStats {
   message_bytes: number;
   paused: boolean;
   e2e_processing_latency: E2eLatency;
+  /** Beyond upstream, last and only while set: the max message age in force, in ns (a Go duration). */
+  max_msg_age?: number;
+  /**
+   * Beyond upstream, only while a max message age is in force (or once one dropped something): messages dropped
+   * at the topic's own hand-over to its channels (each channel counts its own drops).
+   */
+  expired_count?: number;
 }
 
 export interface Stats {
@@ -100,7 +116,7 @@ export function getStats(
       channels = [c];
     }
     // Channel stats first: computing them rotates each channel's latency window before the merge.
-    const channelStats = channels.map((c) => channelStatsOf(nsqd, c, includeClients, topicFilter));
+    const channelStats = channels.map((c) => channelStatsOf(nsqd, t, c, includeClients, topicFilter));
     topicStats.push(topicStatsOf(nsqd, t, channelStats));
   }
   let producers: ClientStats[] | null = null;
@@ -116,7 +132,7 @@ export function getStats(
 function topicStatsOf(_nsqd: Nsqd, t: Topic, channels: ChannelStats[]): TopicStats {
   // The topic's latency merges every channel's samples (Topic.AggregateChannelE2eProcessingLatency).
   const latency = resultOf(mergeQuantiles(t.channels.map((c) => c.e2eLatency)));
-  return {
+  const out: TopicStats = {
     topic_name: t.name,
     channels,
     depth: t.depth,
@@ -126,10 +142,21 @@ function topicStatsOf(_nsqd: Nsqd, t: Topic, channels: ChannelStats[]): TopicSta
     paused: t.paused,
     e2e_processing_latency: latency,
   };
+  // Only when in use (Go's omitempty), last: the default shape stays upstream's.
+  const maxAge = t.effectiveMaxMsgAge;
+  if (maxAge > 0) out.max_msg_age = Math.round(maxAge * 1e6);
+  if (maxAge > 0 || t.expiredCount > 0) out.expired_count = t.expiredCount;
+  return out;
 }
 
-function channelStatsOf(nsqd: Nsqd, c: Channel, includeClients: boolean, topicFilter: string): ChannelStats {
-  return {
+function channelStatsOf(
+  nsqd: Nsqd,
+  t: Topic,
+  c: Channel,
+  includeClients: boolean,
+  topicFilter: string,
+): ChannelStats {
+  const out: ChannelStats = {
     channel_name: c.name,
     depth: c.depth,
     backend_depth: c.backendDepth,
@@ -143,6 +170,13 @@ function channelStatsOf(nsqd: Nsqd, c: Channel, includeClients: boolean, topicFi
     paused: c.paused,
     e2e_processing_latency: resultOf(c.e2eLatency),
   };
+  // Only when in use (Go's omitempty), last: the default shape stays upstream's.
+  if (t.effectiveMaxMsgAge > 0 || c.expiredCount > 0) out.expired_count = c.expiredCount;
+  if (c.maxDepth > 0 || c.droppedCount > 0) {
+    out.max_depth = c.maxDepth;
+    out.dropped_count = c.droppedCount;
+  }
+  return out;
 }
 
 /** `clientV2.Stats`: only one pub count is reported (upstream breaks after the first match). */

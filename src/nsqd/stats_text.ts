@@ -5,7 +5,7 @@
 import { formatDuration } from "../protocol/go_duration.ts";
 import type { Nsqd } from "./nsqd.ts";
 import { resultToString as latencyText } from "./quantile.ts";
-import type { ClientStats, Stats } from "./stats.ts";
+import type { ChannelStats, ClientStats, Stats, TopicStats } from "./stats.ts";
 import { versionString } from "./version.ts";
 
 /** Renders stats as upstream's text page. */
@@ -26,7 +26,7 @@ export function statsText(nsqd: Nsqd, stats: Stats, memory: Record<string, numbe
   for (const t of topics) {
     out += `\n${t.paused ? "*P " : "   "}[${t.topic_name.padEnd(15)}] depth: ${pad(t.depth, 5)} be-depth: ${
       pad(t.backend_depth, 5)
-    } msgs: ${pad(t.message_count, 8)} e2e%: ${latencyText(t.e2e_processing_latency)}\n`;
+    } msgs: ${pad(t.message_count, 8)} e2e%: ${latencyText(t.e2e_processing_latency)}${extraText(t)}\n`;
     for (const c of t.channels) {
       out += `${c.paused ? "   *P " : "      "}[${c.channel_name.padEnd(25)}] depth: ${
         pad(c.depth, 5)
@@ -34,7 +34,7 @@ export function statsText(nsqd: Nsqd, stats: Stats, memory: Record<string, numbe
         pad(c.deferred_count, 4)
       } re-q: ${pad(c.requeue_count, 5)} timeout: ${pad(c.timeout_count, 5)} msgs: ${
         pad(c.message_count, 8)
-      } e2e%: ${latencyText(c.e2e_processing_latency)}\n`;
+      } e2e%: ${latencyText(c.e2e_processing_latency)}${extraText(c)}\n`;
       for (const client of c.clients ?? []) out += `        ${clientText(client, now)}\n`;
     }
   }
@@ -63,6 +63,17 @@ function clientText(s: ClientStats, now: number): string {
   } fin: ${pad(s.finish_count, 8)} re-q: ${pad(s.requeue_count, 8)} msgs: ${
     pad(s.message_count, 8)
   } connected: ${connected}`;
+}
+
+/** Beyond upstream, only when in use (see stats.ts): ` max-age: 1m0s expired: 3`, ` max-depth: 10 dropped: 2`. */
+function extraText(s: ChannelStats | TopicStats): string {
+  let out = "";
+  if ("max_msg_age" in s && s.max_msg_age !== undefined) out += ` max-age: ${formatDuration(s.max_msg_age)}`;
+  if (s.expired_count !== undefined) out += ` expired: ${s.expired_count}`;
+  if ("max_depth" in s && s.max_depth !== undefined) {
+    out += ` max-depth: ${s.max_depth} dropped: ${s.dropped_count}`;
+  }
+  return out;
 }
 
 function pad(n: number, width: number): string {

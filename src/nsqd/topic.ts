@@ -4,7 +4,7 @@
  * (memory, then backend) and are fanned out once a channel appears or the topic resumes.
  */
 import { GuidFactory } from "../protocol/guid.ts";
-import { copyMessage, type Message } from "../protocol/message.ts";
+import { copyMessage, type Message, messageTimestamp } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
 import { Channel, type ChannelContext } from "./channel.ts";
@@ -58,6 +58,10 @@ export class Topic {
 
   messageCount = 0;
   messageBytes = 0;
+  /** Messages dropped at the topic's hand-over to its channels, older than the max message age. */
+  expiredCount = 0;
+  /** The topic's own max message age (ms; 0 = none: `--max-msg-age` applies). See `POST /topic/max-msg-age`. */
+  #maxMsgAge = 0;
 
   constructor(name: string, ctx: TopicContext) {
     this.name = name;
@@ -74,6 +78,7 @@ export class Topic {
       createBackend: (backendName) => ctx.createBackend(backendName),
       unackedLog: (channelName) => ctx.unackedLog(channelName),
       deferredTimes: (channelName) => ctx.deferredTimes(channelName),
+      maxMsgAge: () => this.effectiveMaxMsgAge,
       logError: (msg) => ctx.logError(msg),
     };
   }
@@ -90,6 +95,21 @@ export class Topic {
   get backendDepth(): number {
     return this.#backend.depth;
   }
+  /** The topic's own max message age (ms; 0 = none set). */
+  get maxMsgAge(): number {
+    return this.#maxMsgAge;
+  }
+
+  /** Sets the topic's own max message age (ms; 0 clears it: `--max-msg-age` applies again). */
+  setMaxMsgAge(ms: number): void {
+    this.#maxMsgAge = ms;
+  }
+
+  /** The max message age in force (ms; 0 = off): the topic's own, else `--max-msg-age`. */
+  get effectiveMaxMsgAge(): number {
+    return this.#maxMsgAge || this.#ctx.options.maxMsgAge;
+  }
+
   /** Channels sorted by name. */
   get channels(): Channel[] {
     return [...this.#channelList].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -360,6 +380,8 @@ export class Topic {
     let ok = true;
     let more = true;
     const backend = this.#backend;
+    const maxAge = this.effectiveMaxMsgAge;
+    const now = Date.now();
     backend.holdSync();
     const mark = backend.mark();
     this.#beginBatch();
@@ -373,8 +395,13 @@ export class Topic {
           more = false;
           break;
         }
-        ok = this.#fanOut(msg) && ok;
         n++;
+        // Waited on the topic (no channel yet, paused) past the max age: no channel gets it.
+        if (maxAge !== 0 && now - messageTimestamp(msg) / 1e6 > maxAge) {
+          this.expiredCount++;
+          continue;
+        }
+        ok = this.#fanOut(msg) && ok;
       }
     } finally {
       ok = this.#endBatch() && ok;

@@ -261,6 +261,14 @@ runtimeTest(
   },
 );
 
+runtimeTest("--max-msg-age: a negative age is fatal with exit 1, a bad duration a flag error", async (rt) => {
+  assertFatal(await runToExit(rt, ["--max-msg-age=-1s"]), "--max-msg-age must be >= 0");
+  assertFlagError(
+    await runToExit(rt, ["--max-msg-age=soon"]),
+    'invalid value "soon" for flag -max-msg-age: parse error',
+  );
+});
+
 runtimeTest("--node-id outside [0,1024) is fatal with exit 1", async (rt) => {
   assertFatal(await runToExit(rt, ["--node-id=1024"]), "--node-id must be [0,1024)");
   assertFatal(await runToExit(rt, ["--node-id=-1"]), "--node-id must be [0,1024)");
