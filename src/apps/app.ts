@@ -4,7 +4,8 @@
  * Go's `log` lines on stderr (`2006/01/02 15:04:05 msg`), `log.Fatal` (exit 1), and a buffered
  * standard output that is flushed before the process exits.
  *
- * An app is a `run(ctx)` that resolves with its exit code; `runApp()` does the rest.
+ * An app is a `run(ctx)` that resolves with its exit code; `runApp()` does the rest. A long-running
+ * app (nsq_to_file, nsq_to_http, nsq_to_nsq) hands its {@link Service} to {@link serveUntilSignal}.
  *
  * @module
  */
@@ -53,6 +54,72 @@ export function goLogLine(msg: string, now = new Date()): string {
   return `${now.getFullYear()}/${p(now.getMonth() + 1)}/${p(now.getDate())} ${p(now.getHours())}:${
     p(now.getMinutes())
   }:${p(now.getSeconds())} ${msg}\n`;
+}
+
+/** `log.Printf(msg)`: one {@link goLogLine} on standard error. */
+export function goLog(platform: Platform, msg: string): void {
+  platform.writeStderr(goLogLine(msg));
+}
+
+/** Typed reads of parsed flag values, by flag name. */
+export interface FlagValues {
+  str(name: string): string;
+  /** An int, a float, or a duration in nanoseconds. */
+  num(name: string): number;
+  bool(name: string): boolean;
+  /** A repeatable flag's values, in order. */
+  list(name: string): string[];
+}
+
+/** {@link FlagValues} over `flags`. */
+export function flagValues(flags: ParsedFlags): FlagValues {
+  const v = flags.values;
+  return {
+    str: (k) => v.get(k) as string,
+    num: (k) => v.get(k) as number,
+    bool: (k) => v.get(k) as boolean,
+    list: (k) => v.get(k) as string[],
+  };
+}
+
+/** Upstream's apps take no positional arguments: any is a `log.Fatal` (`unknown arguments: …`). */
+export function refuseArgs(flags: ParsedFlags): void {
+  if (flags.args.length > 0) throw new AppFatal(`unknown arguments: ${flags.args.join(" ")}`);
+}
+
+/** What a long-running app runs: consumers that work until they are told to stop. */
+export interface Service {
+  /** Connects; rejects when it cannot start (`log.Fatal`, exit 1). */
+  start(): Promise<void>;
+  /** Graceful stop: nothing more is taken, everything taken is answered (and written). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `service` and stops it gracefully on SIGINT/SIGTERM (handlers installed before it starts,
+ * so a signal during start stops it too); resolves with 0 once it has stopped. A failed start or
+ * stop is an {@link AppFatal}.
+ */
+export async function serveUntilSignal(platform: Platform, service: Service): Promise<number> {
+  const stopped = Promise.withResolvers<void>();
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    service.stop().then(stopped.resolve, (err) => {
+      stopped.reject(new AppFatal(`stop failed: ${(err as Error).message}`));
+    });
+  };
+  stopped.promise.catch(() => {}); // a failed start wins; a stop failing meanwhile is not unhandled
+  platform.onSignal("SIGINT", stop);
+  platform.onSignal("SIGTERM", stop);
+  try {
+    await service.start();
+  } catch (err) {
+    throw new AppFatal((err as Error).message);
+  }
+  await stopped.promise;
+  return 0;
 }
 
 const encoder = new TextEncoder();
@@ -140,7 +207,7 @@ export async function runApp(platform: Platform, args: readonly string[], app: A
     return platform.exit(0);
   }
   const stdout = new StdoutWriter(platform);
-  const log = (msg: string) => platform.writeStderr(goLogLine(msg));
+  const log = (msg: string) => goLog(platform, msg);
   let code: number;
   try {
     code = await app.run({ platform, flags, stdout, log });

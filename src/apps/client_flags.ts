@@ -89,6 +89,17 @@ const GO_NSQ_OPTIONS: Record<string, OptSpec> = {
 export const IGNORED_OPTIONS: readonly string[] = Object.entries(GO_NSQ_OPTIONS)
   .filter(([, s]) => s.field === null).map(([k]) => k);
 
+/**
+ * go-nsq keys this client has no equivalent for: refused with a clear message (exit 2) rather than
+ * mistaken for a typo (`tls_config` takes a Go `*tls.Config`, not text; the others are newer go-nsq's).
+ */
+const UNSUPPORTED_OPTIONS: ReadonlySet<string> = new Set([
+  "tls_config",
+  "topology_region",
+  "topology_zone",
+  "max_msg_size",
+]);
+
 /** What `--consumer-opt`/`--producer-opt` build: client options (TLS material as PEM text). */
 export type ClientFlagOptions = Partial<ClientConfig> & {
   tlsConfig?: { ca?: string; cert?: string; key?: string; insecureSkipVerify?: boolean };
@@ -112,6 +123,7 @@ export function setClientOption(
   readText: (path: string) => string = (p) => readFileSync(p, "utf8"),
 ): void {
   const key = name.replaceAll("-", "_");
+  if (UNSUPPORTED_OPTIONS.has(key)) throw new Error(`option ${key} is not supported by this client`);
   const spec = GO_NSQ_OPTIONS[key];
   if (spec === undefined) throw new Error(`invalid option ${name}`);
   const coerceError = (err: string) => new Error(`failed to coerce option ${key} (${value}) - ${err}`);
@@ -237,12 +249,25 @@ export function clientOptFlag(name: "consumer-opt" | "producer-opt"): FlagSpec {
   };
 }
 
-/** The client options of the collected `--consumer-opt` / `--producer-opt` values, in order. */
+/**
+ * The client options of the collected `--consumer-opt` / `--producer-opt` values, in order. Each
+ * value was checked alone when parsed; the combination (go-nsq's `Config.Validate()`:
+ * `heartbeat_interval` below `read_timeout`, not both `snappy` and `deflate`) is checked by the
+ * Consumer or Producer they are given to, which the apps report as a `log.Fatal` (exit 1).
+ */
 export function clientFlagOptions(values: readonly string[]): ClientFlagOptions {
   const options: ClientFlagOptions = {};
   for (const text of values) applyConfigFlag(options, text);
   return options;
 }
+
+/** `--max-in-flight` (200). */
+export const MAX_IN_FLIGHT_FLAG: FlagSpec = {
+  name: "max-in-flight",
+  kind: "int",
+  default: 200,
+  usage: "max number of messages to allow in flight",
+};
 
 /** `--nsqd-tcp-address` (repeatable). */
 export const NSQD_TCP_ADDRESS_FLAG: FlagSpec = {

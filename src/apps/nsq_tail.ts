@@ -19,6 +19,7 @@ import {
   clientOptFlag,
   consumerSources,
   LOOKUPD_HTTP_ADDRESS_FLAG,
+  MAX_IN_FLIGHT_FLAG,
   NSQD_TCP_ADDRESS_FLAG,
 } from "./client_flags.ts";
 
@@ -29,7 +30,7 @@ export const NSQ_TAIL: App = {
   name: "nsq_tail",
   flags: (): FlagSpec[] => [
     { name: "channel", kind: "string", default: "", usage: "NSQ channel" },
-    { name: "max-in-flight", kind: "int", default: 200, usage: "max number of messages to allow in flight" },
+    MAX_IN_FLIGHT_FLAG,
     { name: "n", kind: "int", default: 0, usage: "total messages to show (will wait if starved)" },
     {
       name: "print-topic",

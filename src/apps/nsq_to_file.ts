@@ -4,38 +4,49 @@
  * No message is FINed before the fsync that covers it, so a crash or a kill loses nothing: what
  * was not synced is redelivered by nsqd.
  *
- * Run it with `deno run -A src/apps/nsq_to_file.ts [flags]` or `bun src/apps/nsq_to_file.ts [flags]`.
+ * Run it as `nsq nsq_to_file [flags]` (or the `nsq_to_file` link), or from source:
+ * `deno run -A src/cli/nsq.ts nsq_to_file [flags]`, `bun src/cli/nsq.ts nsq_to_file [flags]`.
+ *
+ * @module
  */
 import { hostname as osHostname } from "node:os";
 import { pid } from "node:process";
 import { Consumer } from "../client/consumer.ts";
-import type { ClientConfig } from "../client/config.ts";
 import type { ConsumerMessage } from "../client/message.ts";
-import type { ParsedFlags } from "../cli/flags.ts";
+import type { FlagSpec } from "../cli/flags.ts";
 import { Logger, type LogLevel, parseLogLevel } from "../nsqd/logger.ts";
+import { userAgent } from "../nsqd/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { isValidChannelName } from "../protocol/names.ts";
-import { FileLogger, type FileLoggerOptions } from "./file_logger.ts";
 import {
-  addressFlagSpecs,
-  checkAddresses,
-  parseClientOpts,
+  type App,
+  type AppContext,
+  AppFatal,
+  flagValues,
   refuseArgs,
-  runTool,
-  type SourceAddresses,
-  type Tool,
-  ToolConfigError,
-  type ToolProgram,
-  toolUserAgent,
-} from "./tool_flags.ts";
+  runApp,
+  serveUntilSignal,
+  type Service,
+} from "./app.ts";
+import {
+  type ClientFlagOptions,
+  clientFlagOptions,
+  clientOptFlag,
+  type ConsumerSources,
+  consumerSources,
+  LOOKUPD_HTTP_ADDRESS_FLAG,
+  MAX_IN_FLIGHT_FLAG,
+  NSQD_TCP_ADDRESS_FLAG,
+} from "./client_flags.ts";
+import { FileLogger, type FileLoggerOptions } from "./file_logger.ts";
 
 /** nsq_to_file's options (durations in ms). */
-export interface NsqToFileOptions extends SourceAddresses, Omit<FileLoggerOptions, "hostIdentifier" | "pid"> {
+export interface NsqToFileOptions extends ConsumerSources, Omit<FileLoggerOptions, "hostIdentifier" | "pid"> {
   topics: string[];
   topicPattern: RegExp | null;
   topicRefresh: number;
   channel: string;
-  consumerOpts: Partial<ClientConfig>;
+  consumerOpts: ClientFlagOptions;
   hostIdentifier: string;
   syncInterval: number;
   httpRequestTimeout: number;
@@ -45,11 +56,10 @@ export interface NsqToFileOptions extends SourceAddresses, Omit<FileLoggerOption
 
 const NS_PER_MS = 1e6;
 
-/** nsq_to_file's program: its flags and what it runs. */
-export const nsqToFile: ToolProgram<NsqToFileOptions> = {
+/** The nsq_to_file app. */
+export const NSQ_TO_FILE: App = {
   name: "nsq_to_file",
-  specs: () => [
-    { name: "version", kind: "bool", default: false, usage: "print version string" },
+  flags: (): FlagSpec[] => [
     {
       name: "log-level",
       kind: "string",
@@ -58,7 +68,7 @@ export const nsqToFile: ToolProgram<NsqToFileOptions> = {
     },
     { name: "log-prefix", kind: "string", default: "[nsq_to_file] ", usage: "log message prefix" },
     { name: "channel", kind: "string", default: "nsq_to_file", usage: "nsq channel" },
-    { name: "max-in-flight", kind: "int", default: 200, usage: "max number of messages to allow in flight" },
+    MAX_IN_FLIGHT_FLAG,
     { name: "output-dir", kind: "string", default: "/tmp", usage: "directory to write output files to" },
     {
       name: "work-dir",
@@ -142,61 +152,53 @@ export const nsqToFile: ToolProgram<NsqToFileOptions> = {
       default: 5000 * NS_PER_MS,
       usage: "timeout for HTTP request",
     },
-    ...addressFlagSpecs(),
+    NSQD_TCP_ADDRESS_FLAG,
+    LOOKUPD_HTTP_ADDRESS_FLAG,
     { name: "topic", kind: "strings", default: [], usage: "nsq topic (may be given multiple times)" },
-    {
-      name: "consumer-opt",
-      kind: "strings",
-      default: [],
-      usage: "option to passthrough to nsq.Consumer (may be given multiple times, " +
-        "http://godoc.org/github.com/nsqio/go-nsq#Config)",
-    },
+    clientOptFlag("consumer-opt"),
   ],
-  options: (parsed, platform) => optionsFrom(parsed, platform),
-  create: (platform, options) => new NsqToFile(platform, options),
+  run: (ctx) => serveUntilSignal(ctx.platform, new NsqToFile(ctx.platform, optionsFrom(ctx))),
 };
 
-function optionsFrom(parsed: ParsedFlags, platform: Platform): NsqToFileOptions {
-  const v = parsed.values;
-  const str = (k: string) => v.get(k) as string;
-  const num = (k: string) => v.get(k) as number;
-  const list = (k: string) => v.get(k) as string[];
-  const consumerOpts = parseClientOpts(list("consumer-opt"), "consumer-opt");
-  refuseArgs(parsed);
+/** Runs nsq_to_file with `args`. */
+export function main(platform: Platform, args: readonly string[]): Promise<void> {
+  return runApp(platform, args, NSQ_TO_FILE);
+}
+
+function optionsFrom({ flags, platform }: AppContext): NsqToFileOptions {
+  const { str, num, bool, list } = flagValues(flags);
+  const consumerOpts = clientFlagOptions(list("consumer-opt"));
+  refuseArgs(flags);
   let logLevel: LogLevel;
   try {
     logLevel = parseLogLevel(str("log-level"));
   } catch {
-    throw new ToolConfigError("--log-level is invalid");
+    throw new AppFatal("--log-level is invalid");
   }
   const channel = str("channel");
-  if (channel === "") throw new ToolConfigError("--channel is required");
-  if (!isValidChannelName(channel)) throw new ToolConfigError("--channel is invalid");
-  const addrs = {
-    nsqdTcpAddresses: list("nsqd-tcp-address"),
-    lookupdHttpAddresses: list("lookupd-http-address"),
-  };
-  checkAddresses(addrs);
+  if (channel === "") throw new AppFatal("--channel is required");
+  if (!isValidChannelName(channel)) throw new AppFatal("--channel is invalid");
+  const addrs = consumerSources(flags.values);
   const topics = list("topic");
   const pattern = str("topic-pattern");
-  if (topics.length === 0 && pattern === "") throw new ToolConfigError("--topic or --topic-pattern required");
+  if (topics.length === 0 && pattern === "") throw new AppFatal("--topic or --topic-pattern required");
   if (topics.length === 0 && addrs.lookupdHttpAddresses.length === 0) {
-    throw new ToolConfigError("--lookupd-http-address must be specified when no --topic specified");
+    throw new AppFatal("--lookupd-http-address must be specified when no --topic specified");
   }
   const gzipLevel = num("gzip-level");
   if (gzipLevel < 1 || gzipLevel > 9) {
-    throw new ToolConfigError(`invalid --gzip-level value (${gzipLevel}), should be 1-9`);
+    throw new AppFatal(`invalid --gzip-level value (${gzipLevel}), should be 1-9`);
   }
   let topicPattern: RegExp | null = null;
   if (pattern !== "") {
     try {
       topicPattern = new RegExp(pattern);
     } catch (err) {
-      throw new ToolConfigError(`error compiling --topic-pattern: ${(err as Error).message}`);
+      throw new AppFatal(`error compiling --topic-pattern: ${(err as Error).message}`);
     }
   }
   const maxInFlight = num("max-in-flight");
-  if (maxInFlight < 1) throw new ToolConfigError("--max-in-flight must be at least 1");
+  if (maxInFlight < 1) throw new AppFatal("--max-in-flight must be at least 1");
   const outputDir = str("output-dir");
   const host = platform.hostname() || osHostname();
   const shortHost = host.split(".")[0];
@@ -217,10 +219,10 @@ function optionsFrom(parsed: ParsedFlags, platform: Platform): NsqToFileOptions 
       "<HOSTNAME>",
       host,
     ),
-    gzipLevel: v.get("gzip") ? gzipLevel : 0,
+    gzipLevel: bool("gzip") ? gzipLevel : 0,
     rotateSize: num("rotate-size"),
     rotateInterval: num("rotate-interval") / NS_PER_MS,
-    skipEmptyFiles: v.get("skip-empty-files") as boolean,
+    skipEmptyFiles: bool("skip-empty-files"),
     syncInterval: num("sync-interval") / NS_PER_MS,
     httpRequestTimeout: num("http-client-request-timeout") / NS_PER_MS,
     logLevel,
@@ -234,7 +236,7 @@ interface TopicOutput {
 }
 
 /** The running tool: one Consumer and one FileLogger per topic. */
-export class NsqToFile implements Tool {
+export class NsqToFile implements Service {
   readonly #platform: Platform;
   readonly #o: NsqToFileOptions;
   readonly #log: Logger;
@@ -336,7 +338,7 @@ export class NsqToFile implements Tool {
     const consumer = new Consumer(topic, this.#o.channel, {
       ...this.#o.consumerOpts,
       maxInFlight: this.#o.maxInFlight,
-      userAgent: toolUserAgent("nsq_to_file"),
+      userAgent: userAgent("nsq_to_file"),
       autoResponse: false,
       onError: (err) => this.#log.error(`[${topic}/${this.#o.channel}] ${err.message}`),
     });
@@ -357,9 +359,4 @@ export class NsqToFile implements Tool {
     if (this.#stopping) return msg.requeue(0, false);
     this.#guard(() => output.file.write(msg, output.consumer.isStarved));
   }
-}
-
-if (import.meta.main) {
-  const { currentPlatform } = await import("../platform/mod.ts");
-  await runTool(await currentPlatform(), nsqToFile);
 }

@@ -5,36 +5,46 @@
  * concurrent requests. A failed request (transport error or non-2xx answer) requeues the message
  * with backoff; a message is FINed only once its request succeeded.
  *
- * Run it with `deno run -A src/apps/nsq_to_http.ts [flags]` or `bun src/apps/nsq_to_http.ts [flags]`.
+ * Run it as `nsq nsq_to_http [flags]` (or the `nsq_to_http` link), or from source:
+ * `deno run -A src/cli/nsq.ts nsq_to_http [flags]`, `bun src/cli/nsq.ts nsq_to_http [flags]`.
+ *
+ * @module
  */
 import { Consumer } from "../client/consumer.ts";
-import type { ClientConfig } from "../client/config.ts";
 import type { ConsumerMessage } from "../client/message.ts";
-import type { ParsedFlags } from "../cli/flags.ts";
-import { NSQ_VERSION } from "../nsqd/version.ts";
+import type { FlagSpec } from "../cli/flags.ts";
+import { NSQ_VERSION, userAgent } from "../nsqd/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import { HostPool, RoundRobin, type Selector } from "./host_pool.ts";
-import { TimerMetrics } from "./timer_metrics.ts";
 import {
-  addressFlagSpecs,
-  checkAddresses,
+  type App,
+  type AppContext,
+  AppFatal,
+  flagValues,
   goLog,
-  parseClientOpts,
   refuseArgs,
-  runTool,
-  type SourceAddresses,
-  type Tool,
-  ToolConfigError,
-  type ToolProgram,
-  toolUserAgent,
-} from "./tool_flags.ts";
+  runApp,
+  serveUntilSignal,
+  type Service,
+} from "./app.ts";
+import {
+  type ClientFlagOptions,
+  clientFlagOptions,
+  clientOptFlag,
+  type ConsumerSources,
+  consumerSources,
+  LOOKUPD_HTTP_ADDRESS_FLAG,
+  MAX_IN_FLIGHT_FLAG,
+  NSQD_TCP_ADDRESS_FLAG,
+} from "./client_flags.ts";
+import { HostPool, RoundRobin, type Selector } from "./host_pool.ts";
+import { checkStatusEvery, statusEveryFlag, TimerMetrics } from "./timer_metrics.ts";
 
 /** How destinations are chosen. */
 export type HttpMode = "round-robin" | "hostpool" | "all";
 
 /** nsq_to_http's options (durations in ms). */
-export interface NsqToHttpOptions extends SourceAddresses {
+export interface NsqToHttpOptions extends ConsumerSources {
   topic: string;
   channel: string;
   method: "GET" | "POST";
@@ -47,19 +57,18 @@ export interface NsqToHttpOptions extends SourceAddresses {
   sample: number;
   statusEvery: number;
   requestTimeout: number;
-  consumerOpts: Partial<ClientConfig>;
+  consumerOpts: ClientFlagOptions;
 }
 
 const NS_PER_MS = 1e6;
 
-/** nsq_to_http's program: its flags and what it runs. */
-export const nsqToHttp: ToolProgram<NsqToHttpOptions> = {
+/** The nsq_to_http app. */
+export const NSQ_TO_HTTP: App = {
   name: "nsq_to_http",
-  specs: () => [
-    { name: "version", kind: "bool", default: false, usage: "print version string" },
+  flags: (): FlagSpec[] => [
     { name: "topic", kind: "string", default: "", usage: "nsq topic" },
     { name: "channel", kind: "string", default: "nsq_to_http", usage: "nsq channel" },
-    { name: "max-in-flight", kind: "int", default: 200, usage: "max number of messages to allow in flight" },
+    MAX_IN_FLIGHT_FLAG,
     { name: "n", kind: "int", default: 100, usage: "number of concurrent publishers" },
     {
       name: "mode",
@@ -68,12 +77,7 @@ export const nsqToHttp: ToolProgram<NsqToHttpOptions> = {
       usage: "the upstream request mode options: round-robin, hostpool (default), epsilon-greedy",
     },
     { name: "sample", kind: "float", default: 1.0, usage: "% of messages to publish (float b/w 0 -> 1)" },
-    {
-      name: "status-every",
-      kind: "int",
-      default: 250,
-      usage: "the # of requests between logging status (per handler), 0 disables",
-    },
+    statusEveryFlag("handler"),
     {
       name: "content-type",
       kind: "string",
@@ -112,66 +116,52 @@ export const nsqToHttp: ToolProgram<NsqToHttpOptions> = {
       default: [],
       usage: "Custom header for HTTP requests (may be given multiple times)",
     },
-    ...addressFlagSpecs(),
-    {
-      name: "consumer-opt",
-      kind: "strings",
-      default: [],
-      usage: "option to passthrough to nsq.Consumer (may be given multiple times, " +
-        "http://godoc.org/github.com/nsqio/go-nsq#Config)",
-    },
+    NSQD_TCP_ADDRESS_FLAG,
+    LOOKUPD_HTTP_ADDRESS_FLAG,
+    clientOptFlag("consumer-opt"),
   ],
-  options: (parsed, platform) => optionsFrom(parsed, platform),
-  create: (platform, options) => new NsqToHttp(platform, options),
+  run: (ctx) => serveUntilSignal(ctx.platform, new NsqToHttp(ctx.platform, optionsFrom(ctx))),
 };
 
-function optionsFrom(parsed: ParsedFlags, platform: Platform): NsqToHttpOptions {
-  const v = parsed.values;
-  const str = (k: string) => v.get(k) as string;
-  const num = (k: string) => v.get(k) as number;
-  const list = (k: string) => v.get(k) as string[];
-  const consumerOpts = parseClientOpts(list("consumer-opt"), "consumer-opt");
-  refuseArgs(parsed);
+/** Runs nsq_to_http with `args`. */
+export function main(platform: Platform, args: readonly string[]): Promise<void> {
+  return runApp(platform, args, NSQ_TO_HTTP);
+}
+
+function optionsFrom({ flags, log }: AppContext): NsqToHttpOptions {
+  const { str, num, list } = flagValues(flags);
+  const consumerOpts = clientFlagOptions(list("consumer-opt"));
+  refuseArgs(flags);
   const topic = str("topic"), channel = str("channel");
-  if (topic === "" || channel === "") throw new ToolConfigError("--topic and --channel are required");
-  if (!isValidTopicName(topic)) throw new ToolConfigError("--topic is invalid");
-  if (!isValidChannelName(channel)) throw new ToolConfigError("--channel is invalid");
+  if (topic === "" || channel === "") throw new AppFatal("--topic and --channel are required");
+  if (!isValidTopicName(topic)) throw new AppFatal("--topic is invalid");
+  if (!isValidChannelName(channel)) throw new AppFatal("--channel is invalid");
   const contentType = str("content-type");
-  if (contentType === "") throw new ToolConfigError("--content-type requires a value when used");
+  if (contentType === "") throw new AppFatal("--content-type requires a value when used");
   const gets = list("get"), posts = list("post");
-  if (parsed.set.has("content-type") && posts.length === 0) {
-    throw new ToolConfigError("--content-type only used with --post");
+  if (flags.set.has("content-type") && posts.length === 0) {
+    throw new AppFatal("--content-type only used with --post");
   }
-  const addrs = {
-    nsqdTcpAddresses: list("nsqd-tcp-address"),
-    lookupdHttpAddresses: list("lookupd-http-address"),
-  };
-  checkAddresses(addrs);
-  if (gets.length === 0 && posts.length === 0) throw new ToolConfigError("--get or --post required");
-  if (gets.length > 0 && posts.length > 0) throw new ToolConfigError("use --get or --post not both");
+  const addrs = consumerSources(flags.values);
+  if (gets.length === 0 && posts.length === 0) throw new AppFatal("--get or --post required");
+  if (gets.length > 0 && posts.length > 0) throw new AppFatal("use --get or --post not both");
   for (const g of gets) {
     if (g.split("%s").length !== 2) {
-      throw new ToolConfigError("invalid GET address - must be a printf string");
+      throw new AppFatal("invalid GET address - must be a printf string");
     }
   }
   const sample = num("sample");
-  if (sample > 1 || sample < 0) throw new ToolConfigError("ERROR: --sample must be between 0.0 and 1.0");
+  if (sample > 1 || sample < 0) throw new AppFatal("ERROR: --sample must be between 0.0 and 1.0");
   const headers: [string, string][] = list("header").map((h) => {
     const colon = h.indexOf(":");
     if (colon <= 0) {
-      throw new ToolConfigError(`invalid --header ${JSON.stringify(h)}: should be 'Key: Value'`);
+      throw new AppFatal(`invalid --header ${JSON.stringify(h)}: should be 'Key: Value'`);
     }
     return [h.slice(0, colon).trim(), h.slice(colon + 1).trim()];
   });
   const n = num("n");
-  if (n < 1) throw new ToolConfigError("-n must be at least 1");
-  const statusEvery = num("status-every");
-  if (statusEvery > 0 && statusEvery < 100) {
-    goLog(
-      platform,
-      `Warning: use more than 100 status values for accurate percentiles (configured with ${statusEvery})`,
-    );
-  }
+  if (n < 1) throw new AppFatal("-n must be at least 1");
+  const statusEvery = checkStatusEvery(num("status-every"), log);
   return {
     ...addrs,
     topic,
@@ -180,7 +170,7 @@ function optionsFrom(parsed: ParsedFlags, platform: Platform): NsqToHttpOptions 
     addresses: gets.length > 0 ? gets : posts,
     contentType,
     headers,
-    mode: parseMode(str("mode"), platform),
+    mode: parseMode(str("mode"), log),
     concurrency: n,
     maxInFlight: num("max-in-flight"),
     sample,
@@ -191,12 +181,11 @@ function optionsFrom(parsed: ParsedFlags, platform: Platform): NsqToHttpOptions 
 }
 
 /** `round-robin`, `hostpool` (and `epsilon-greedy`, served by the same pool), anything else: send to all. */
-export function parseMode(mode: string, platform?: Platform): HttpMode {
+export function parseMode(mode: string, log: (msg: string) => void = () => {}): HttpMode {
   if (mode === "round-robin") return "round-robin";
   if (mode === "hostpool" || mode === "epsilon-greedy") return "hostpool";
-  if (mode !== "all" && platform) {
-    goLog(
-      platform,
+  if (mode !== "all") {
+    log(
       `WARNING: unknown --mode ${JSON.stringify(mode)}: sending every message to every address`,
     );
   }
@@ -226,7 +215,7 @@ export function queryEscape(bytes: Uint8Array): string {
 }
 
 /** The running tool: one Consumer whose `-n` concurrent handlers make the requests. */
-export class NsqToHttp implements Tool {
+export class NsqToHttp implements Service {
   readonly #o: NsqToHttpOptions;
   readonly #consumer: Consumer;
   readonly #selector: Selector | null;
@@ -254,7 +243,7 @@ export class NsqToHttp implements Tool {
     this.#consumer = new Consumer(options.topic, options.channel, {
       ...options.consumerOpts,
       maxInFlight: options.maxInFlight,
-      userAgent: toolUserAgent("nsq_to_http"),
+      userAgent: userAgent("nsq_to_http"),
       onError: (err) => log(`ERR [${options.topic}/${options.channel}] ${err.message}`),
     });
     this.#consumer.addHandler((msg) => this.#handle(msg), { concurrency: options.concurrency });
@@ -301,9 +290,4 @@ export class NsqToHttp implements Tool {
     await res.arrayBuffer().catch(() => {});
     if (res.status < 200 || res.status > 299) throw new Error(`got status code ${res.status}`);
   }
-}
-
-if (import.meta.main) {
-  const { currentPlatform } = await import("../platform/mod.ts");
-  await runTool(await currentPlatform(), nsqToHttp);
 }

@@ -5,33 +5,44 @@
  * reduced (`--whitelist-json-field`). A message is FINed once its publish succeeded, requeued
  * (with backoff) when it failed.
  *
- * Run it with `deno run -A src/apps/nsq_to_nsq.ts [flags]` or `bun src/apps/nsq_to_nsq.ts [flags]`.
+ * Run it as `nsq nsq_to_nsq [flags]` (or the `nsq_to_nsq` link), or from source:
+ * `deno run -A src/cli/nsq.ts nsq_to_nsq [flags]`, `bun src/cli/nsq.ts nsq_to_nsq [flags]`.
+ *
+ * @module
  */
 import { Consumer } from "../client/consumer.ts";
-import type { ClientConfig } from "../client/config.ts";
 import type { ConsumerMessage } from "../client/message.ts";
 import { Producer } from "../client/producer.ts";
-import type { ParsedFlags } from "../cli/flags.ts";
+import type { FlagSpec } from "../cli/flags.ts";
+import { userAgent } from "../nsqd/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import { HostPool, RoundRobin, type Selector } from "./host_pool.ts";
-import { TimerMetrics } from "./timer_metrics.ts";
 import {
-  addressFlagSpecs,
-  checkAddresses,
+  type App,
+  type AppContext,
+  AppFatal,
+  flagValues,
   goLog,
-  parseClientOpts,
   refuseArgs,
-  runTool,
-  type SourceAddresses,
-  type Tool,
-  ToolConfigError,
-  type ToolProgram,
-  toolUserAgent,
-} from "./tool_flags.ts";
+  runApp,
+  serveUntilSignal,
+  type Service,
+} from "./app.ts";
+import {
+  type ClientFlagOptions,
+  clientFlagOptions,
+  clientOptFlag,
+  type ConsumerSources,
+  consumerSources,
+  LOOKUPD_HTTP_ADDRESS_FLAG,
+  MAX_IN_FLIGHT_FLAG,
+  NSQD_TCP_ADDRESS_FLAG,
+} from "./client_flags.ts";
+import { HostPool, RoundRobin, type Selector } from "./host_pool.ts";
+import { checkStatusEvery, statusEveryFlag, TimerMetrics } from "./timer_metrics.ts";
 
 /** nsq_to_nsq's options. */
-export interface NsqToNsqOptions extends SourceAddresses {
+export interface NsqToNsqOptions extends ConsumerSources {
   topics: string[];
   channel: string;
   destinations: string[];
@@ -42,15 +53,14 @@ export interface NsqToNsqOptions extends SourceAddresses {
   whitelistJsonFields: string[];
   requireJsonField: string;
   requireJsonValue: string;
-  consumerOpts: Partial<ClientConfig>;
-  producerOpts: Partial<ClientConfig>;
+  consumerOpts: ClientFlagOptions;
+  producerOpts: ClientFlagOptions;
 }
 
-/** nsq_to_nsq's program: its flags and what it runs. */
-export const nsqToNsq: ToolProgram<NsqToNsqOptions> = {
+/** The nsq_to_nsq app. */
+export const NSQ_TO_NSQ: App = {
   name: "nsq_to_nsq",
-  specs: () => [
-    { name: "version", kind: "bool", default: false, usage: "print version string" },
+  flags: (): FlagSpec[] => [
     { name: "channel", kind: "string", default: "nsq_to_nsq", usage: "nsq channel" },
     {
       name: "destination-topic",
@@ -58,13 +68,8 @@ export const nsqToNsq: ToolProgram<NsqToNsqOptions> = {
       default: "",
       usage: "use this destination topic for all consumed topics (default is consumed topic name)",
     },
-    { name: "max-in-flight", kind: "int", default: 200, usage: "max number of messages to allow in flight" },
-    {
-      name: "status-every",
-      kind: "int",
-      default: 250,
-      usage: "the # of requests between logging status (per destination), 0 disables",
-    },
+    MAX_IN_FLIGHT_FLAG,
+    statusEveryFlag("destination"),
     {
       name: "mode",
       kind: "string",
@@ -84,7 +89,8 @@ export const nsqToNsq: ToolProgram<NsqToNsqOptions> = {
       usage: "for JSON messages: only pass messages in which the required field has this value",
     },
     { name: "topic", kind: "strings", default: [], usage: "nsq topic (may be given multiple times)" },
-    ...addressFlagSpecs(),
+    NSQD_TCP_ADDRESS_FLAG,
+    LOOKUPD_HTTP_ADDRESS_FLAG,
     {
       name: "destination-nsqd-tcp-address",
       kind: "strings",
@@ -97,64 +103,43 @@ export const nsqToNsq: ToolProgram<NsqToNsqOptions> = {
       default: [],
       usage: "for JSON messages: pass this field (may be given multiple times)",
     },
-    {
-      name: "consumer-opt",
-      kind: "strings",
-      default: [],
-      usage:
-        "option to passthrough to nsq.Consumer (may be given multiple times, see http://godoc.org/github.com/nsqio/go-nsq#Config)",
-    },
-    {
-      name: "producer-opt",
-      kind: "strings",
-      default: [],
-      usage:
-        "option to passthrough to nsq.Producer (may be given multiple times, see http://godoc.org/github.com/nsqio/go-nsq#Config)",
-    },
+    clientOptFlag("consumer-opt"),
+    clientOptFlag("producer-opt"),
   ],
-  options: (parsed, platform) => optionsFrom(parsed, platform),
-  create: (platform, options) => new NsqToNsq(platform, options),
+  run: (ctx) => serveUntilSignal(ctx.platform, new NsqToNsq(ctx.platform, optionsFrom(ctx))),
 };
 
-function optionsFrom(parsed: ParsedFlags, platform: Platform): NsqToNsqOptions {
-  const v = parsed.values;
-  const str = (k: string) => v.get(k) as string;
-  const num = (k: string) => v.get(k) as number;
-  const list = (k: string) => v.get(k) as string[];
-  const consumerOpts = parseClientOpts(list("consumer-opt"), "consumer-opt");
-  const producerOpts = parseClientOpts(list("producer-opt"), "producer-opt");
-  refuseArgs(parsed);
+/** Runs nsq_to_nsq with `args`. */
+export function main(platform: Platform, args: readonly string[]): Promise<void> {
+  return runApp(platform, args, NSQ_TO_NSQ);
+}
+
+function optionsFrom({ flags, log }: AppContext): NsqToNsqOptions {
+  const { str, num, list } = flagValues(flags);
+  const consumerOpts = clientFlagOptions(list("consumer-opt"));
+  const producerOpts = clientFlagOptions(list("producer-opt"));
+  refuseArgs(flags);
   const topics = list("topic"), channel = str("channel");
-  if (topics.length === 0 || channel === "") throw new ToolConfigError("--topic and --channel are required");
-  for (const t of topics) if (!isValidTopicName(t)) throw new ToolConfigError("--topic is invalid");
-  if (!isValidChannelName(channel)) throw new ToolConfigError("--channel is invalid");
+  if (topics.length === 0 || channel === "") throw new AppFatal("--topic and --channel are required");
+  for (const t of topics) if (!isValidTopicName(t)) throw new AppFatal("--topic is invalid");
+  if (!isValidChannelName(channel)) throw new AppFatal("--channel is invalid");
   const destinationTopic = str("destination-topic");
   if (destinationTopic !== "" && !isValidTopicName(destinationTopic)) {
-    throw new ToolConfigError("--destination-topic is invalid");
+    throw new AppFatal("--destination-topic is invalid");
   }
-  const addrs = {
-    nsqdTcpAddresses: list("nsqd-tcp-address"),
-    lookupdHttpAddresses: list("lookupd-http-address"),
-  };
-  checkAddresses(addrs);
+  const addrs = consumerSources(flags.values);
   const destinations = list("destination-nsqd-tcp-address");
-  if (destinations.length === 0) throw new ToolConfigError("--destination-nsqd-tcp-address required");
+  if (destinations.length === 0) throw new AppFatal("--destination-nsqd-tcp-address required");
   const requireJsonValue = str("require-json-value");
   const requireJsonField = str("require-json-field");
   if (requireJsonValue !== "" && requireJsonField === "") {
-    throw new ToolConfigError("--require-json-value needs --require-json-field");
+    throw new AppFatal("--require-json-value needs --require-json-field");
   }
   const mode = str("mode");
   if (mode !== "round-robin" && mode !== "hostpool" && mode !== "epsilon-greedy") {
-    goLog(platform, `WARNING: unknown --mode ${JSON.stringify(mode)}: using round-robin`);
+    log(`WARNING: unknown --mode ${JSON.stringify(mode)}: using round-robin`);
   }
-  const statusEvery = num("status-every");
-  if (statusEvery > 0 && statusEvery < 100) {
-    goLog(
-      platform,
-      `Warning: use more than 100 status values for accurate percentiles (configured with ${statusEvery})`,
-    );
-  }
+  const statusEvery = checkStatusEvery(num("status-every"), log);
   return {
     ...addrs,
     topics,
@@ -210,7 +195,7 @@ export function filterJson(
 }
 
 /** The running tool: a Consumer per source topic, a Producer per destination. */
-export class NsqToNsq implements Tool {
+export class NsqToNsq implements Service {
   readonly #o: NsqToNsqOptions;
   readonly #log: (line: string) => void;
   readonly #consumers: Consumer[] = [];
@@ -226,7 +211,7 @@ export class NsqToNsq implements Tool {
     for (const d of options.destinations) {
       this.#producers.set(
         d,
-        new Producer(d, { ...options.producerOpts, userAgent: toolUserAgent("nsq_to_nsq") }),
+        new Producer(d, { ...options.producerOpts, userAgent: userAgent("nsq_to_nsq") }),
       );
       if (options.destinations.length > 1) {
         this.#perDestination.set(d, new TimerMetrics(options.statusEvery, `[${d}]:`, log));
@@ -239,7 +224,7 @@ export class NsqToNsq implements Tool {
       const consumer = new Consumer(topic, options.channel, {
         ...options.consumerOpts,
         maxInFlight: options.maxInFlight,
-        userAgent: toolUserAgent("nsq_to_nsq"),
+        userAgent: userAgent("nsq_to_nsq"),
         onError: (err) => log(`ERR [${topic}/${options.channel}] ${err.message}`),
       });
       consumer.addHandler((msg) => this.#handle(topic, msg), { concurrency: options.destinations.length });
@@ -274,9 +259,4 @@ export class NsqToNsq implements Tool {
     this.#perDestination.get(dest)?.status(started);
     this.#aggregate.status(started);
   }
-}
-
-if (import.meta.main) {
-  const { currentPlatform } = await import("../platform/mod.ts");
-  await runTool(await currentPlatform(), nsqToNsq);
 }

@@ -2,7 +2,28 @@
  * The status lines of nsq_to_http and nsq_to_nsq (bitly `timer_metrics`, shared/nsq-reference.md
  * §10.1): the durations of the last `statusEvery` requests; every `statusEvery` requests one line
  * `<prefix> finished <N> - 99th: <x>ms - 95th: <y>ms - avg: <z>ms`.
+ *
+ * @module
  */
+import type { FlagSpec } from "../cli/flags.ts";
+
+/** `--status-every` (250; 0 disables), counted per `handler` (nsq_to_http) or `destination` (nsq_to_nsq). */
+export function statusEveryFlag(per: "handler" | "destination"): FlagSpec {
+  return {
+    name: "status-every",
+    kind: "int",
+    default: 250,
+    usage: `the # of requests between logging status (per ${per}), 0 disables`,
+  };
+}
+
+/** The `--status-every` value, with upstream's warning when it is too small for percentiles. */
+export function checkStatusEvery(statusEvery: number, log: (line: string) => void): number {
+  if (statusEvery > 0 && statusEvery < 100) {
+    log(`Warning: use more than 100 status values for accurate percentiles (configured with ${statusEvery})`);
+  }
+  return statusEvery;
+}
 
 /** Request durations and their periodic summary. */
 export class TimerMetrics {

@@ -36,4 +36,16 @@ export const PROGRAMS: Readonly<Record<string, ProgramEntry>> = {
     summary: "polls and prints a channel's stats summed across nsqds",
     load: () => import("../apps/nsq_stat.ts"),
   },
+  nsq_to_file: {
+    summary: "writes the messages of topics to files, with rotation and gzip",
+    load: () => import("../apps/nsq_to_file.ts"),
+  },
+  nsq_to_http: {
+    summary: "sends the messages of a topic to HTTP endpoints (GET or POST)",
+    load: () => import("../apps/nsq_to_http.ts"),
+  },
+  nsq_to_nsq: {
+    summary: "republishes the messages of topics to other nsqds",
+    load: () => import("../apps/nsq_to_nsq.ts"),
+  },
 };

@@ -25,7 +25,17 @@ export function bunBin(): string {
 }
 
 /** The daemons, nsqadmin, the tools, and `nsq` itself (the multi-call dispatcher). */
-export type ProgramName = "nsqd" | "nsqlookupd" | "nsqadmin" | "nsq_tail" | "to_nsq" | "nsq_stat" | "nsq";
+export type ProgramName =
+  | "nsqd"
+  | "nsqlookupd"
+  | "nsqadmin"
+  | "nsq_tail"
+  | "to_nsq"
+  | "nsq_stat"
+  | "nsq_to_file"
+  | "nsq_to_http"
+  | "nsq_to_nsq"
+  | "nsq";
 
 /**
  * The command line that runs a program on a runtime: the daemons from their own entry points,
@@ -49,48 +59,27 @@ export function commandFor(runtime: Runtime, program: ProgramName): string[] {
   }
 }
 
-/** The utility apps (`src/apps/<name>.ts`). */
-export type AppName = "nsq_to_file" | "nsq_to_http" | "nsq_to_nsq";
-
-/**
- * The command line that runs a utility app on a runtime: its module from source on Deno and Bun,
- * the multi-call binary (`dist/nsq <app>`) for `bin`.
- */
-export function commandForApp(runtime: Runtime, app: AppName): string[] {
-  switch (runtime) {
-    case "deno":
-      return [Deno.execPath(), "run", "-A", `${ROOT}src/apps/${app}.ts`];
-    case "bun":
-      return [bunBin(), `${ROOT}src/apps/${app}.ts`];
-    case "bin":
-      return [`${ROOT}dist/nsq`, app];
-  }
+/** Starts a program (its stderr lines are collected, as nsqd's). */
+export function startApp(runtime: Runtime, program: ProgramName, args: string[]): ChildProcess {
+  return new ChildProcess(commandFor(runtime, program), args);
 }
 
-/** Starts a utility app (its stderr lines are collected, as nsqd's). */
-export function startApp(runtime: Runtime, app: AppName, args: string[]): ChildProcess {
-  return new ChildProcess(commandForApp(runtime, app), args);
-}
-
-/** Runs a utility app until it exits by itself (killed after `timeoutMs`). */
+/** Runs a program until it exits by itself (killed after `timeoutMs`). */
 export async function runApp(
   runtime: Runtime,
-  app: AppName,
+  program: ProgramName,
   args: string[],
   timeoutMs = 15_000,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = startApp(runtime, app, args);
+  const proc = startApp(runtime, program, args);
   const timer = setTimeout(() => proc.signal("SIGKILL"), timeoutMs);
   const status = await proc.status;
   clearTimeout(timer);
   return { code: status.code, stdout: proc.stdout, stderr: proc.stderr };
 }
 
-/**
- * The runtimes a program can be tested on: `bin` only once `compile.sh` builds `dist/<program>`
- * (nsqadmin joins the binaries with the multi-call binary).
- */
-export function runtimesFor(program: "nsqd" | "nsqlookupd" | "nsqadmin"): Runtime[] {
+/** The runtimes a program can be tested on: `bin` only where `compile.sh` built `dist/<program>`. */
+export function runtimesFor(program: ProgramName): Runtime[] {
   return RUNTIMES.filter((r) => {
     if (r !== "bin") return true;
     try {

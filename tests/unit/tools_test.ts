@@ -3,7 +3,8 @@ import { HostPool, RoundRobin } from "../../src/apps/host_pool.ts";
 import { queryEscape } from "../../src/apps/nsq_to_http.ts";
 import { filterJson } from "../../src/apps/nsq_to_nsq.ts";
 import { strftime } from "../../src/apps/strftime.ts";
-import { parseClientOpts } from "../../src/apps/tool_flags.ts";
+import { clientFlagOptions, clientOptFlag } from "../../src/apps/client_flags.ts";
+import { parseFlags } from "../../src/cli/flags.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -55,21 +56,21 @@ Deno.test("filterJson() requires fields and values and whitelists keys, sorted",
   assert.equal(f('{"z":1,"a":2.0,"x":3}', { whitelistJsonFields: ["z", "a", "q"] }), '{"a":2,"z":1}');
 });
 
-Deno.test("parseClientOpts() maps go-nsq keys onto the client's options with go-nsq's coercions", () => {
+Deno.test("--consumer-opt / --producer-opt map go-nsq keys with go-nsq's coercions and refuse the rest", () => {
   assert.deepEqual(
-    parseClientOpts(
-      ["max_attempts,10", "default-requeue-delay,1.5s", "snappy", "lookupd_poll_jitter,0.5"],
-      "consumer-opt",
-    ),
+    clientFlagOptions(["max_attempts,10", "default-requeue-delay,1.5s", "snappy", "lookupd_poll_jitter,0.5"]),
     { maxAttempts: 10, defaultRequeueDelay: 1500, snappy: true, lookupdPollJitter: 0.5 },
   );
+  const parse = (flag: "consumer-opt" | "producer-opt", value: string) =>
+    parseFlags([clientOptFlag(flag)], [`--${flag}=${value}`]);
+  assert.throws(() => parse("consumer-opt", "read_timeout,5000"), /failed to coerce option read_timeout/);
   assert.throws(
-    () => parseClientOpts(["read_timeout,5000"], "consumer-opt"),
-    /failed to coerce option read_timeout/,
-  );
-  assert.throws(
-    () => parseClientOpts(["max_attempts,70000"], "consumer-opt"),
+    () => parse("consumer-opt", "max_attempts,70000"),
     /invalid value "max_attempts,70000" for flag -consumer-opt/,
   );
-  assert.throws(() => parseClientOpts(["nope,1"], "producer-opt"), /-producer-opt: invalid option nope/);
+  assert.throws(() => parse("producer-opt", "nope,1"), /-producer-opt: invalid option nope/);
+  assert.throws(
+    () => parse("consumer-opt", "topology_zone,a"),
+    /-consumer-opt: option topology_zone is not supported by this client/,
+  );
 });
