@@ -31,7 +31,7 @@ BUN="${BUN_BIN:-node_modules/.bin/bun}"
 [ -x "$DENO" ] || DENO="$(command -v deno || true)"
 [ -x "$BUN" ] || BUN="$(command -v bun || true)"
 # Every program of src/cli/programs.ts gets a link: one name per program, on one line.
-PROGRAMS=(nsqd nsqlookupd nsq_tail to_nsq nsq_stat nsq_to_file nsq_to_http nsq_to_nsq)
+PROGRAMS=(nsqd nsqlookupd nsqadmin nsq_tail to_nsq nsq_stat nsq_to_file nsq_to_http nsq_to_nsq)
 mkdir -p dist
 
 compile_deno() {

@@ -24,6 +24,10 @@ export const PROGRAMS: Readonly<Record<string, ProgramEntry>> = {
     summary: "the directory nsqd registers with and consumers query",
     load: () => import("./nsqlookupd.ts"),
   },
+  nsqadmin: {
+    summary: "the web UI and admin API of an NSQ cluster",
+    load: () => import("./nsqadmin.ts"),
+  },
   nsq_tail: {
     summary: "prints the messages of a topic to stdout",
     load: () => import("../apps/nsq_tail.ts"),

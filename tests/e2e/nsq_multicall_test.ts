@@ -5,11 +5,19 @@
  */
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { RUNTIMES, runtimeTest } from "./harness.ts";
+import { PROGRAMS as PROGRAM_TABLE } from "../../src/cli/programs.ts";
+import { type ProgramName, RUNTIMES, runtimeTest } from "./harness.ts";
 import { describeExit, runTool } from "./tool_runner.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const PROGRAMS = ["nsqd", "nsqlookupd", "nsq_tail", "to_nsq", "nsq_stat"];
+const PROGRAMS = Object.keys(PROGRAM_TABLE) as ProgramName[];
+
+Deno.test("compile.sh links exactly the programs of src/cli/programs.ts, in the same order", async () => {
+  const script = await Deno.readTextFile(`${ROOT}compile.sh`);
+  const line = script.match(/^PROGRAMS=\(([^)]*)\)$/m);
+  assert.ok(line, "compile.sh has a PROGRAMS=(…) line");
+  assert.deepEqual(line[1].trim().split(/\s+/), PROGRAMS);
+});
 
 runtimeTest("nsq <program> runs that program; nsq, nsq --help and nsq --version", async (rt) => {
   const [bare, help, version, unknown, ...versions] = await Promise.all([
