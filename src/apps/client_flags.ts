@@ -285,6 +285,19 @@ export const LOOKUPD_HTTP_ADDRESS_FLAG: FlagSpec = {
   usage: "lookupd HTTP address (may be given multiple times)",
 };
 
+/**
+ * The flags every consumer app has (nsq_tail, nsq_to_file, nsq_to_http, nsq_to_nsq):
+ * `--max-in-flight`, `--nsqd-tcp-address`, `--lookupd-http-address` and `--consumer-opt`.
+ */
+export function consumerFlags(): FlagSpec[] {
+  return [
+    MAX_IN_FLIGHT_FLAG,
+    NSQD_TCP_ADDRESS_FLAG,
+    LOOKUPD_HTTP_ADDRESS_FLAG,
+    clientOptFlag("consumer-opt"),
+  ];
+}
+
 /** Where a consumer app reads from. */
 export interface ConsumerSources {
   nsqdTcpAddresses: string[];

@@ -14,14 +14,7 @@ import type { FlagSpec } from "../cli/flags.ts";
 import { userAgent } from "../nsqd/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { type App, type AppContext, AppFatal, runApp } from "./app.ts";
-import {
-  clientFlagOptions,
-  clientOptFlag,
-  consumerSources,
-  LOOKUPD_HTTP_ADDRESS_FLAG,
-  MAX_IN_FLIGHT_FLAG,
-  NSQD_TCP_ADDRESS_FLAG,
-} from "./client_flags.ts";
+import { clientFlagOptions, consumerFlags, consumerSources } from "./client_flags.ts";
 
 const encoder = new TextEncoder();
 
@@ -30,7 +23,6 @@ export const NSQ_TAIL: App = {
   name: "nsq_tail",
   flags: (): FlagSpec[] => [
     { name: "channel", kind: "string", default: "", usage: "NSQ channel" },
-    MAX_IN_FLIGHT_FLAG,
     { name: "n", kind: "int", default: 0, usage: "total messages to show (will wait if starved)" },
     {
       name: "print-topic",
@@ -38,10 +30,8 @@ export const NSQ_TAIL: App = {
       default: false,
       usage: "print topic name where message was received",
     },
-    NSQD_TCP_ADDRESS_FLAG,
-    LOOKUPD_HTTP_ADDRESS_FLAG,
     { name: "topic", kind: "strings", default: [], usage: "NSQ topic (may be given multiple times)" },
-    clientOptFlag("consumer-opt"),
+    ...consumerFlags(),
   ],
   run: tail,
 };

@@ -31,12 +31,9 @@ import {
 import {
   type ClientFlagOptions,
   clientFlagOptions,
-  clientOptFlag,
+  consumerFlags,
   type ConsumerSources,
   consumerSources,
-  LOOKUPD_HTTP_ADDRESS_FLAG,
-  MAX_IN_FLIGHT_FLAG,
-  NSQD_TCP_ADDRESS_FLAG,
 } from "./client_flags.ts";
 import { FileLogger, type FileLoggerOptions } from "./file_logger.ts";
 
@@ -68,7 +65,6 @@ export const NSQ_TO_FILE: App = {
     },
     { name: "log-prefix", kind: "string", default: "[nsq_to_file] ", usage: "log message prefix" },
     { name: "channel", kind: "string", default: "nsq_to_file", usage: "nsq channel" },
-    MAX_IN_FLIGHT_FLAG,
     { name: "output-dir", kind: "string", default: "/tmp", usage: "directory to write output files to" },
     {
       name: "work-dir",
@@ -152,10 +148,8 @@ export const NSQ_TO_FILE: App = {
       default: 5000 * NS_PER_MS,
       usage: "timeout for HTTP request",
     },
-    NSQD_TCP_ADDRESS_FLAG,
-    LOOKUPD_HTTP_ADDRESS_FLAG,
     { name: "topic", kind: "strings", default: [], usage: "nsq topic (may be given multiple times)" },
-    clientOptFlag("consumer-opt"),
+    ...consumerFlags(),
   ],
   run: (ctx) => serveUntilSignal(ctx.platform, new NsqToFile(ctx.platform, optionsFrom(ctx))),
 };

@@ -30,12 +30,9 @@ import {
 import {
   type ClientFlagOptions,
   clientFlagOptions,
-  clientOptFlag,
+  consumerFlags,
   type ConsumerSources,
   consumerSources,
-  LOOKUPD_HTTP_ADDRESS_FLAG,
-  MAX_IN_FLIGHT_FLAG,
-  NSQD_TCP_ADDRESS_FLAG,
 } from "./client_flags.ts";
 import { HostPool, RoundRobin, type Selector } from "./host_pool.ts";
 import { checkStatusEvery, statusEveryFlag, TimerMetrics } from "./timer_metrics.ts";
@@ -68,7 +65,6 @@ export const NSQ_TO_HTTP: App = {
   flags: (): FlagSpec[] => [
     { name: "topic", kind: "string", default: "", usage: "nsq topic" },
     { name: "channel", kind: "string", default: "nsq_to_http", usage: "nsq channel" },
-    MAX_IN_FLIGHT_FLAG,
     { name: "n", kind: "int", default: 100, usage: "number of concurrent publishers" },
     {
       name: "mode",
@@ -116,9 +112,7 @@ export const NSQ_TO_HTTP: App = {
       default: [],
       usage: "Custom header for HTTP requests (may be given multiple times)",
     },
-    NSQD_TCP_ADDRESS_FLAG,
-    LOOKUPD_HTTP_ADDRESS_FLAG,
-    clientOptFlag("consumer-opt"),
+    ...consumerFlags(),
   ],
   run: (ctx) => serveUntilSignal(ctx.platform, new NsqToHttp(ctx.platform, optionsFrom(ctx))),
 };

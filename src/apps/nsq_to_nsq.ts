@@ -32,11 +32,9 @@ import {
   type ClientFlagOptions,
   clientFlagOptions,
   clientOptFlag,
+  consumerFlags,
   type ConsumerSources,
   consumerSources,
-  LOOKUPD_HTTP_ADDRESS_FLAG,
-  MAX_IN_FLIGHT_FLAG,
-  NSQD_TCP_ADDRESS_FLAG,
 } from "./client_flags.ts";
 import { HostPool, RoundRobin, type Selector } from "./host_pool.ts";
 import { checkStatusEvery, statusEveryFlag, TimerMetrics } from "./timer_metrics.ts";
@@ -68,7 +66,6 @@ export const NSQ_TO_NSQ: App = {
       default: "",
       usage: "use this destination topic for all consumed topics (default is consumed topic name)",
     },
-    MAX_IN_FLIGHT_FLAG,
     statusEveryFlag("destination"),
     {
       name: "mode",
@@ -89,8 +86,6 @@ export const NSQ_TO_NSQ: App = {
       usage: "for JSON messages: only pass messages in which the required field has this value",
     },
     { name: "topic", kind: "strings", default: [], usage: "nsq topic (may be given multiple times)" },
-    NSQD_TCP_ADDRESS_FLAG,
-    LOOKUPD_HTTP_ADDRESS_FLAG,
     {
       name: "destination-nsqd-tcp-address",
       kind: "strings",
@@ -103,8 +98,8 @@ export const NSQ_TO_NSQ: App = {
       default: [],
       usage: "for JSON messages: pass this field (may be given multiple times)",
     },
-    clientOptFlag("consumer-opt"),
     clientOptFlag("producer-opt"),
+    ...consumerFlags(),
   ],
   run: (ctx) => serveUntilSignal(ctx.platform, new NsqToNsq(ctx.platform, optionsFrom(ctx))),
 };
