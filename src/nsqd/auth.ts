@@ -38,6 +38,8 @@ export interface AuthOptions {
   connectTimeoutMs: number;
   /** `--http-client-request-timeout`: bound on each HTTP exchange, body included; `<= 0` = none (as in Go). */
   requestTimeoutMs: number;
+  /** The permissions an answer may grant (default {@link TCP_PERMISSIONS}: anything else fails). */
+  permissions?: readonly AuthPermission[];
 }
 
 /** What nsqd tells the auth server about the connection. */
@@ -52,8 +54,16 @@ export interface AuthRequest {
   commonName: string;
 }
 
-/** The permissions an authorization can grant. */
-export type AuthPermission = "subscribe" | "publish";
+/**
+ * The permissions an authorization can grant. `admin` is beyond upstream: only the HTTP API
+ * authorization (`--http-auth`) accepts it; for TCP AUTH it stays an unknown permission, as upstream.
+ */
+export type AuthPermission = "subscribe" | "publish" | "admin";
+
+/** The permissions TCP AUTH accepts (upstream's). */
+export const TCP_PERMISSIONS: readonly AuthPermission[] = ["subscribe", "publish"];
+/** The permissions the HTTP API authorization accepts. */
+export const HTTP_PERMISSIONS: readonly AuthPermission[] = ["subscribe", "publish", "admin"];
 
 /** One entry of the auth server's `authorizations` list, with its patterns compiled. */
 export interface Authorization {
@@ -152,11 +162,17 @@ export async function queryAuthd(
     try {
       return await queryOne(address, opts, req, hooks.now ?? Date.now);
     } catch (err) {
-      const msg = `failed to auth against ${address} - ${(err as Error).message}`;
+      // The GET query carries the secret, and fetch errors may quote the URL: never log it.
+      const msg = `failed to auth against ${address} - ${redactSecret((err as Error).message)}`;
       failure = failure === "" ? msg : `${failure}; ${msg}`;
     }
   }
   throw new Error(failure);
+}
+
+/** Replaces the value of every `secret=` query parameter in `text` with `REDACTED`. */
+export function redactSecret(text: string): string {
+  return text.replace(/([?&]secret=)[^&\s"')]*/g, "$1REDACTED");
 }
 
 /** The URL an `--auth-http-address` value is queried at (before the GET query string). */
@@ -240,7 +256,7 @@ async function queryOne(address: string, opts: AuthOptions, req: AuthRequest, no
       const status = res.statusText ? `${res.status} ${res.statusText}` : `${res.status}`;
       throw new Error(`got response ${status} ${goQuote(bytes)}`);
     }
-    return parseAuthResponse(decoder.decode(bytes), now());
+    return parseAuthResponse(decoder.decode(bytes), now(), opts.permissions);
   }
 }
 
@@ -290,7 +306,11 @@ function httpsEndpoint(endpoint: string, body: Uint8Array): string {
  * Decodes an auth server's 200 body as upstream does and validates it (permissions, patterns, ttl, in
  * that order); `now` (ms) + ttl gives `expires`. Throws with upstream's messages.
  */
-export function parseAuthResponse(text: string, now: number): AuthState {
+export function parseAuthResponse(
+  text: string,
+  now: number,
+  permissions: readonly AuthPermission[] = TCP_PERMISSIONS,
+): AuthState {
   const doc = decodeGoJson(text);
   let ttl = 0;
   let identity = "";
@@ -328,7 +348,7 @@ export function parseAuthResponse(text: string, now: number): AuthState {
   const authorizations: Authorization[] = [];
   for (const a of raw) {
     for (const p of a.permissions) {
-      if (p !== "subscribe" && p !== "publish") throw new Error(`unknown permission ${p}`);
+      if (!(permissions as readonly string[]).includes(p)) throw new Error(`unknown permission ${p}`);
     }
     const topic = compileOrThrow(a.topic, "topic");
     const channels = a.channels.map((c) => compileOrThrow(c, "channel"));

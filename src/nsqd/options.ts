@@ -4,6 +4,7 @@
  * `/config/:opt` all agree. Durations are held in milliseconds.
  */
 import { createHash } from "node:crypto";
+import { validateHttpAuth } from "./http_auth.ts";
 import { LogLevel } from "./logger.ts";
 
 /** nsqd's options: its flags in camelCase, durations in milliseconds. */
@@ -131,6 +132,16 @@ export interface NsqdOptions {
    * the channel's disk queue instead of memory (0 = no limit).
    */
   maxDeferredInMemory: number;
+  /**
+   * `--http-auth`: how HTTP API requests are authorized (beyond upstream, nsq #1183/#1426): `""` (none,
+   * upstream's behaviour), `auth-server` (the `--auth-http-address` servers, secret as a Bearer token)
+   * or `token-file` (`--http-auth-token-file`).
+   */
+  httpAuth: string;
+  /** `--http-auth-token-file`: JSON file of tokens and their grants (see src/nsqd/http_auth.ts). */
+  httpAuthTokenFile: string;
+  /** `--http-auth-open`: paths whose GET needs no token under --http-auth (e.g. /ping,/info). */
+  httpAuthOpen: string[];
 }
 
 export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
@@ -473,6 +484,26 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     usage:
       "with --persist-deferred, deferred messages past this many per channel wait on disk (0 = no limit)",
   },
+  // Beyond upstream v1.3.0: an authorized HTTP API (nsq issues #1183, #1426).
+  {
+    flag: "http-auth",
+    key: "httpAuth",
+    kind: "string",
+    usage: "authorize HTTP API requests (Bearer token): auth-server (--auth-http-address) or token-file",
+  },
+  {
+    flag: "http-auth-token-file",
+    key: "httpAuthTokenFile",
+    kind: "string",
+    usage: "with --http-auth=token-file: JSON file of tokens and their grants",
+  },
+  {
+    flag: "http-auth-open",
+    key: "httpAuthOpen",
+    kind: "strings",
+    usage:
+      "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
+  },
 ];
 
 /** The config-file / `/config/:opt` name of an option. */
@@ -546,6 +577,9 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     drainTimeout: 0,
     persistDeferred: false,
     maxDeferredInMemory: 0,
+    httpAuth: "",
+    httpAuthTokenFile: "",
+    httpAuthOpen: [],
   };
 }
 
@@ -574,6 +608,10 @@ export function validateNsqdOptions(o: NsqdOptions): void {
   if (!(o.maxDeferredInMemory >= 0)) throw new RangeError("--max-deferred-in-memory must be >= 0");
   if (o.maxDeferredInMemory > 0 && !o.persistDeferred) {
     throw new RangeError("--max-deferred-in-memory needs --persist-deferred");
+  }
+  validateHttpAuth(o.httpAuth, o.httpAuthTokenFile, o.httpAuthOpen);
+  if (o.httpAuth === "auth-server" && o.authHttpAddresses.length === 0) {
+    throw new RangeError("--http-auth=auth-server needs --auth-http-address");
   }
 }
 

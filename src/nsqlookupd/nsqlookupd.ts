@@ -4,6 +4,7 @@
  * runtime-specific comes in through the `Platform`, so several daemons can share one process.
  */
 import { formatListenAddr, parseHostPort } from "../nsqd/address.ts";
+import { validateHttpAuth } from "../nsqd/http_auth.ts";
 import { Logger } from "../nsqd/logger.ts";
 import { NSQ_VERSION, versionString } from "../nsqd/version.ts";
 import type { Listener, NetAddr, Platform } from "../platform/types.ts";
@@ -74,6 +75,14 @@ export class Nsqlookupd {
   async start(): Promise<void> {
     if (this.#started) throw new Error("nsqlookupd already started");
     this.#started = true;
+    const o = this.options;
+    validateHttpAuth(o.httpAuth, o.httpAuthTokenFile, o.httpAuthOpen);
+    if (o.httpAuth === "auth-server" && o.authHttpAddresses.length === 0) {
+      throw new RangeError("--http-auth=auth-server needs --auth-http-address");
+    }
+    if (o.authHttpRequestMethod !== "get" && o.authHttpRequestMethod !== "post") {
+      throw new RangeError("--auth-http-request-method must be post or get");
+    }
     this.logger.info(versionString("nsqlookupd", this.platform));
     try {
       this.#tcpListener = await bind(this.options.tcpAddress, (addr) =>

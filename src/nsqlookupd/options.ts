@@ -21,9 +21,19 @@ export interface NsqlookupdOptions {
   inactiveProducerTimeout: number;
   /** How long `/topic/tombstone` hides a producer from `/lookup`. */
   tombstoneLifetime: number;
+  /** `--http-auth` (beyond upstream): `""` (none), `auth-server` or `token-file`; see src/nsqd/http_auth.ts. */
+  httpAuth: string;
+  /** `--http-auth-token-file`: JSON file of tokens and their grants. */
+  httpAuthTokenFile: string;
+  /** `--http-auth-open`: paths whose GET needs no token under --http-auth. */
+  httpAuthOpen: string[];
+  /** `--auth-http-address`: auth servers for `--http-auth=auth-server` (as nsqd's flag). */
+  authHttpAddresses: string[];
+  /** `--auth-http-request-method`: get or post. */
+  authHttpRequestMethod: string;
 }
 
-export type NsqlookupdOptionKind = "string" | "bool" | "duration" | "loglevel";
+export type NsqlookupdOptionKind = "string" | "strings" | "bool" | "duration" | "loglevel";
 
 /** One flag: its option (null = accepted, no effect), its kind, and its config-file key. */
 export interface NsqlookupdOptionSpec {
@@ -74,6 +84,39 @@ export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
     kind: "duration",
     usage: "duration of time a producer will remain tombstoned if registration remains",
   },
+  // Beyond upstream v1.3.0: an authorized HTTP API (nsq issues #1183, #1426).
+  {
+    flag: "http-auth",
+    key: "httpAuth",
+    kind: "string",
+    usage: "authorize HTTP API requests (Bearer token): auth-server (--auth-http-address) or token-file",
+  },
+  {
+    flag: "http-auth-token-file",
+    key: "httpAuthTokenFile",
+    kind: "string",
+    usage: "with --http-auth=token-file: JSON file of tokens and their grants",
+  },
+  {
+    flag: "http-auth-open",
+    key: "httpAuthOpen",
+    kind: "strings",
+    usage:
+      "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
+  },
+  {
+    flag: "auth-http-address",
+    key: "authHttpAddresses",
+    kind: "strings",
+    usage:
+      "with --http-auth=auth-server: <addr>:<port> or a full url of an auth server (may be given multiple times)",
+  },
+  {
+    flag: "auth-http-request-method",
+    key: "authHttpRequestMethod",
+    kind: "string",
+    usage: "HTTP method to use for auth server requests (get or post)",
+  },
 ];
 
 /** The config-file key of a flag: the flag name with `-` → `_` (nsqlookupd has no `cfg` tags). */
@@ -100,5 +143,10 @@ export function defaultNsqlookupdOptions(hostname: string): NsqlookupdOptions {
     broadcastAddress: hostname,
     inactiveProducerTimeout: 300_000,
     tombstoneLifetime: 45_000,
+    httpAuth: "",
+    httpAuthTokenFile: "",
+    httpAuthOpen: [],
+    authHttpAddresses: [],
+    authHttpRequestMethod: "get",
   };
 }
