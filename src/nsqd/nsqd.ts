@@ -194,10 +194,18 @@ export class Nsqd {
       const app = this.options.httpAddress !== "" || this.tlsConfig !== null ? createHttpApp(this) : null;
       if (app !== null && this.tlsConfig !== null && this.options.httpsAddress !== "") {
         const httpsAddr = parseHostPort(this.options.httpsAddress);
-        const { key, cert } = this.tlsConfig;
+        const { key, cert, minVersion } = this.tlsConfig;
+        const onHandshakeError = (remote: string, message: string) =>
+          this.logger.error(`HTTPS: TLS handshake with ${remote} failed - ${message}`);
         const https = await listening(
           this.options.httpsAddress,
-          () => this.platform.serve(httpsAddr, (req, info) => app.fetch(req, info), { key, cert }),
+          () =>
+            this.platform.serve(httpsAddr, (req, info) => app.fetch(req, info), {
+              key,
+              cert,
+              minVersion,
+              onHandshakeError,
+            }),
         );
         this.#httpsListener = https;
         this.logger.info(`HTTPS: listening on ${formatListenAddr(https.addr)}`);
