@@ -38,8 +38,6 @@ export interface AuthOptions {
   connectTimeoutMs: number;
   /** `--http-client-request-timeout`: bound on each HTTP exchange, body included; `<= 0` = none (as in Go). */
   requestTimeoutMs: number;
-  /** The permissions an answer may grant (default {@link TCP_PERMISSIONS}: anything else fails). */
-  permissions?: readonly AuthPermission[];
 }
 
 /** What nsqd tells the auth server about the connection. */
@@ -55,15 +53,13 @@ export interface AuthRequest {
 }
 
 /**
- * The permissions an authorization can grant. `admin` is beyond upstream: only the HTTP API
- * authorization (`--http-auth`) accepts it; for TCP AUTH it stays an unknown permission, as upstream.
+ * The permissions an authorization can grant. `admin` is beyond upstream (whose auth answers with any
+ * other permission fail): it opens the HTTP API's administration under `--http-auth`, and is accepted
+ * but grants nothing on TCP, so one auth server can answer for both.
  */
 export type AuthPermission = "subscribe" | "publish" | "admin";
 
-/** The permissions TCP AUTH accepts (upstream's). */
-export const TCP_PERMISSIONS: readonly AuthPermission[] = ["subscribe", "publish"];
-/** The permissions the HTTP API authorization accepts. */
-export const HTTP_PERMISSIONS: readonly AuthPermission[] = ["subscribe", "publish", "admin"];
+const PERMISSIONS: readonly string[] = ["subscribe", "publish", "admin"];
 
 /** One entry of the auth server's `authorizations` list, with its patterns compiled. */
 export interface Authorization {
@@ -256,7 +252,7 @@ async function queryOne(address: string, opts: AuthOptions, req: AuthRequest, no
       const status = res.statusText ? `${res.status} ${res.statusText}` : `${res.status}`;
       throw new Error(`got response ${status} ${goQuote(bytes)}`);
     }
-    return parseAuthResponse(decoder.decode(bytes), now(), opts.permissions);
+    return parseAuthResponse(decoder.decode(bytes), now());
   }
 }
 
@@ -306,11 +302,7 @@ function httpsEndpoint(endpoint: string, body: Uint8Array): string {
  * Decodes an auth server's 200 body as upstream does and validates it (permissions, patterns, ttl, in
  * that order); `now` (ms) + ttl gives `expires`. Throws with upstream's messages.
  */
-export function parseAuthResponse(
-  text: string,
-  now: number,
-  permissions: readonly AuthPermission[] = TCP_PERMISSIONS,
-): AuthState {
+export function parseAuthResponse(text: string, now: number): AuthState {
   const doc = decodeGoJson(text);
   let ttl = 0;
   let identity = "";
@@ -348,7 +340,7 @@ export function parseAuthResponse(
   const authorizations: Authorization[] = [];
   for (const a of raw) {
     for (const p of a.permissions) {
-      if (!(permissions as readonly string[]).includes(p)) throw new Error(`unknown permission ${p}`);
+      if (!PERMISSIONS.includes(p)) throw new Error(`unknown permission ${p}`);
     }
     const topic = compileOrThrow(a.topic, "topic");
     const channels = a.channels.map((c) => compileOrThrow(c, "channel"));

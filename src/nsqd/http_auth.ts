@@ -8,8 +8,8 @@
  * HTTP request; answers cached until their `ttl` runs out) or against a token file
  * (`--http-auth=token-file --http-auth-token-file=<path>`, read at start). Either way the secret maps to
  * upstream's grant shape, `[{"topic":<regex>,"channels":[<regex>…],"permissions":[…]}]`, with one
- * permission more than TCP AUTH knows: `admin` (create/delete/empty/pause topics and channels, PUT
- * /config, tombstones). Refusals: no or unknown secret → 401 `{"message":"UNAUTHORIZED"}` (with
+ * permission more than upstream knows: `admin` (create/delete/empty/pause topics and channels, PUT
+ * /config, tombstones; TCP AUTH accepts it and grants nothing for it). Refusals: no or unknown secret → 401 `{"message":"UNAUTHORIZED"}` (with
  * `WWW-Authenticate: Bearer`), a secret without the permission → 403 `{"message":"FORBIDDEN"}`.
  *
  * The token file is JSON in the auth server's answer shape, so one grant model serves both modes and
@@ -30,14 +30,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { NetAddr } from "../platform/types.ts";
-import {
-  type AuthOptions,
-  type AuthPermission,
-  AuthState,
-  HTTP_PERMISSIONS,
-  parseAuthResponse,
-  queryAuthd,
-} from "./auth.ts";
+import { type AuthOptions, type AuthPermission, AuthState, parseAuthResponse, queryAuthd } from "./auth.ts";
 import { parseQuery, v1Error } from "./http_api.ts";
 
 /** `--http-auth` values: `""` (off, upstream's behaviour), `auth-server`, `token-file`. */
@@ -228,7 +221,7 @@ export class HttpAuthorizer {
       if (this.#cache.get(key) === cached) this.#cache.delete(key);
     }
     const query = queryAuthd(
-      { ...this.#config.auth, permissions: HTTP_PERMISSIONS },
+      this.#config.auth,
       { remoteIp, tls, secret, commonName: "" },
       { now: this.#now },
     );
@@ -322,7 +315,6 @@ export function readTokenFile(path: string): Map<string, AuthState> {
           authorizations: entry.authorizations ?? [],
         }),
         0,
-        HTTP_PERMISSIONS,
       );
       state = new AuthState({ ...parsed, expires: Infinity });
     } catch (err) {
