@@ -3,7 +3,15 @@
  * in-flight and deferred messages. Everything runtime-specific comes in through the `Platform`, so
  * several brokers can live in one process.
  */
-import type { Conn, DirLock, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
+import type {
+  Conn,
+  DirLock,
+  Listener,
+  NetAddr,
+  Platform,
+  TlsClientConfig,
+  TlsServerConfig,
+} from "../platform/types.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nowNs } from "../protocol/message.ts";
@@ -366,6 +374,7 @@ export class Nsqd {
       platform: this.platform,
       logger: this.logger,
       maxBodySize: o.maxBodySize,
+      tls: loadLookupdTlsConfig(o),
       identifyBody: () => ({
         version: NSQ_VERSION,
         tcp_port: o.broadcastTcpPort || (this.tcpAddr?.port ?? 0),
@@ -548,7 +557,12 @@ export class Nsqd {
       topic.start();
       return;
     }
-    lookupdTopicChannels(topic.name, httpAddrs, this.options.httpClientRequestTimeout)
+    lookupdTopicChannels(
+      topic.name,
+      httpAddrs,
+      this.options.httpClientRequestTimeout,
+      this.options.lookupdTls ? "https" : "http",
+    )
       .catch((err) => {
         this.logger.warn(
           `failed to query nsqlookupd for channels to pre-create for topic ${topic.name} - ${
@@ -603,6 +617,19 @@ const TLS_MIN_VERSIONS: Record<string, TlsServerConfig["minVersion"]> = {
   "tls1.2": "TLSv1.2",
   "tls1.3": "TLSv1.3",
 };
+
+/** `--lookupd-tls*`: how nsqd dials its lookupds (null: plain, upstream's behaviour). Files read now. */
+function loadLookupdTlsConfig(o: NsqdOptions): TlsClientConfig | null {
+  if (!o.lookupdTls) return null;
+  const read = (path: string) => path === "" ? undefined : readFileSync(path, "utf8");
+  return {
+    serverName: "",
+    ca: read(o.lookupdTlsRootCaFile),
+    cert: read(o.lookupdTlsCert),
+    key: read(o.lookupdTlsKey),
+    insecureSkipVerify: o.lookupdTlsSkipVerify,
+  };
+}
 
 /** nsqd's `buildTLSConfig`: none without cert and key; the files are read now (an error stops startup). */
 function loadTlsConfig(o: NsqdOptions): TlsServerConfig | null {

@@ -142,6 +142,16 @@ export interface NsqdOptions {
   httpAuthTokenFile: string;
   /** `--http-auth-open`: paths whose GET needs no token under --http-auth (e.g. /ping,/info). */
   httpAuthOpen: string[];
+  /** `--lookupd-tls`: dial nsqlookupd over TLS (beyond upstream, nsq #876; default plain). */
+  lookupdTls: boolean;
+  /** `--lookupd-tls-root-ca-file`: CA bundle that signed the lookupds' certificates (default: system roots). */
+  lookupdTlsRootCaFile: string;
+  /** `--lookupd-tls-cert`: client certificate shown to lookupds that require one. */
+  lookupdTlsCert: string;
+  /** `--lookupd-tls-key`: key of `--lookupd-tls-cert`. */
+  lookupdTlsKey: string;
+  /** `--lookupd-tls-skip-verify`: accept any lookupd certificate (encrypted, not authenticated). */
+  lookupdTlsSkipVerify: boolean;
 }
 
 export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
@@ -504,6 +514,32 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     usage:
       "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
   },
+  // Beyond upstream v1.3.0: TLS between nsqd and nsqlookupd (nsq issue #876).
+  { flag: "lookupd-tls", key: "lookupdTls", kind: "bool", usage: "dial nsqlookupd over TLS" },
+  {
+    flag: "lookupd-tls-root-ca-file",
+    key: "lookupdTlsRootCaFile",
+    kind: "string",
+    usage: "with --lookupd-tls: CA file to verify nsqlookupd certificates (default: system roots)",
+  },
+  {
+    flag: "lookupd-tls-cert",
+    key: "lookupdTlsCert",
+    kind: "string",
+    usage: "with --lookupd-tls: client certificate file for nsqlookupd",
+  },
+  {
+    flag: "lookupd-tls-key",
+    key: "lookupdTlsKey",
+    kind: "string",
+    usage: "with --lookupd-tls: client key file for nsqlookupd",
+  },
+  {
+    flag: "lookupd-tls-skip-verify",
+    key: "lookupdTlsSkipVerify",
+    kind: "bool",
+    usage: "with --lookupd-tls: do not verify nsqlookupd certificates (encrypted, not authenticated)",
+  },
 ];
 
 /** The config-file / `/config/:opt` name of an option. */
@@ -580,6 +616,11 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     httpAuth: "",
     httpAuthTokenFile: "",
     httpAuthOpen: [],
+    lookupdTls: false,
+    lookupdTlsRootCaFile: "",
+    lookupdTlsCert: "",
+    lookupdTlsKey: "",
+    lookupdTlsSkipVerify: false,
   };
 }
 
@@ -610,6 +651,12 @@ export function validateNsqdOptions(o: NsqdOptions): void {
     throw new RangeError("--max-deferred-in-memory needs --persist-deferred");
   }
   validateHttpAuth(o.httpAuth, o.httpAuthTokenFile, o.httpAuthOpen);
+  const lookupdTlsSet = o.lookupdTlsRootCaFile !== "" || o.lookupdTlsCert !== "" || o.lookupdTlsKey !== "" ||
+    o.lookupdTlsSkipVerify;
+  if (lookupdTlsSet && !o.lookupdTls) throw new RangeError("--lookupd-tls-* options need --lookupd-tls");
+  if ((o.lookupdTlsCert === "") !== (o.lookupdTlsKey === "")) {
+    throw new RangeError("--lookupd-tls-cert and --lookupd-tls-key go together");
+  }
   if (o.httpAuth === "auth-server" && o.authHttpAddresses.length === 0) {
     throw new RangeError("--http-auth=auth-server needs --auth-http-address");
   }

@@ -31,6 +31,16 @@ export interface NsqlookupdOptions {
   authHttpAddresses: string[];
   /** `--auth-http-request-method`: get or post. */
   authHttpRequestMethod: string;
+  /** `--tls-cert` (beyond upstream, nsq #876): with `--tls-key`, TLS on the TCP port and HTTPS on the HTTP port. */
+  tlsCert: string;
+  /** `--tls-key`. */
+  tlsKey: string;
+  /** `--tls-client-auth-policy`: `require` or `require-verify` a client certificate from nsqd. */
+  tlsClientAuthPolicy: string;
+  /** `--tls-root-ca-file`: CA that signs the client certificates (require-verify). */
+  tlsRootCaFile: string;
+  /** `--tls-min-version`: tls1.0 … tls1.3. */
+  tlsMinVersion: string;
 }
 
 export type NsqlookupdOptionKind = "string" | "strings" | "bool" | "duration" | "loglevel";
@@ -117,6 +127,32 @@ export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
     kind: "string",
     usage: "HTTP method to use for auth server requests (get or post)",
   },
+  // Beyond upstream v1.3.0: TLS between nsqd and nsqlookupd (nsq issue #876).
+  {
+    flag: "tls-cert",
+    key: "tlsCert",
+    kind: "string",
+    usage: "path to certificate file: TLS on the TCP port, HTTPS on the HTTP port",
+  },
+  { flag: "tls-key", key: "tlsKey", kind: "string", usage: "path to key file" },
+  {
+    flag: "tls-client-auth-policy",
+    key: "tlsClientAuthPolicy",
+    kind: "string",
+    usage: "client certificate auth policy ('require' or 'require-verify')",
+  },
+  {
+    flag: "tls-root-ca-file",
+    key: "tlsRootCaFile",
+    kind: "string",
+    usage: "path to certificate authority file",
+  },
+  {
+    flag: "tls-min-version",
+    key: "tlsMinVersion",
+    kind: "string",
+    usage: "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3')",
+  },
 ];
 
 /** The config-file key of a flag: the flag name with `-` → `_` (nsqlookupd has no `cfg` tags). */
@@ -148,5 +184,10 @@ export function defaultNsqlookupdOptions(hostname: string): NsqlookupdOptions {
     httpAuthOpen: [],
     authHttpAddresses: [],
     authHttpRequestMethod: "get",
+    tlsCert: "",
+    tlsKey: "",
+    tlsClientAuthPolicy: "",
+    tlsRootCaFile: "",
+    tlsMinVersion: "tls1.0",
   };
 }
