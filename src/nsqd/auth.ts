@@ -52,8 +52,14 @@ export interface AuthRequest {
   commonName: string;
 }
 
-/** The permissions an authorization can grant. */
-export type AuthPermission = "subscribe" | "publish";
+/**
+ * The permissions an authorization can grant. `admin` is beyond upstream (whose auth answers with any
+ * other permission fail): it opens the HTTP API's administration under `--http-auth`, and is accepted
+ * but grants nothing on TCP, so one auth server can answer for both.
+ */
+export type AuthPermission = "subscribe" | "publish" | "admin";
+
+const PERMISSIONS: readonly string[] = ["subscribe", "publish", "admin"];
 
 /** One entry of the auth server's `authorizations` list, with its patterns compiled. */
 export interface Authorization {
@@ -152,11 +158,17 @@ export async function queryAuthd(
     try {
       return await queryOne(address, opts, req, hooks.now ?? Date.now);
     } catch (err) {
-      const msg = `failed to auth against ${address} - ${(err as Error).message}`;
+      // The GET query carries the secret, and fetch errors may quote the URL: never log it.
+      const msg = `failed to auth against ${address} - ${redactSecret((err as Error).message)}`;
       failure = failure === "" ? msg : `${failure}; ${msg}`;
     }
   }
   throw new Error(failure);
+}
+
+/** Replaces the value of every `secret=` query parameter in `text` with `REDACTED`. */
+export function redactSecret(text: string): string {
+  return text.replace(/([?&]secret=)[^&\s"')]*/g, "$1REDACTED");
 }
 
 /** The URL an `--auth-http-address` value is queried at (before the GET query string). */
@@ -328,7 +340,7 @@ export function parseAuthResponse(text: string, now: number): AuthState {
   const authorizations: Authorization[] = [];
   for (const a of raw) {
     for (const p of a.permissions) {
-      if (p !== "subscribe" && p !== "publish") throw new Error(`unknown permission ${p}`);
+      if (!PERMISSIONS.includes(p)) throw new Error(`unknown permission ${p}`);
     }
     const topic = compileOrThrow(a.topic, "topic");
     const channels = a.channels.map((c) => compileOrThrow(c, "channel"));

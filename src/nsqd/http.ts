@@ -24,6 +24,7 @@ import {
   route,
   v1,
 } from "./http_api.ts";
+import { allows, httpAuthorizerFor, nsqdAccess, requestGrant } from "./http_auth.ts";
 import type { Nsqd } from "./nsqd.ts";
 import { getStats, memoryStats } from "./stats.ts";
 import type { Topic } from "./topic.ts";
@@ -37,6 +38,9 @@ export function createHttpApp(nsqd: Nsqd): Hono {
     app,
     (err) => nsqd.logger.error(`HTTP: internal error - ${(err as Error)?.stack ?? err}`),
   );
+  // --http-auth (beyond upstream): every route, present and future, is checked in this one place.
+  const authorizer = httpAuthorizerFor(o, "nsqd");
+  if (authorizer !== null) app.use("*", authorizer.middleware(nsqdAccess, (line) => nsqd.logger.warn(line)));
 
   route(app, "/ping", {
     GET: () => nsqd.isHealthy ? plainText("OK") : plainText(nsqd.health, 500),
@@ -120,6 +124,9 @@ export function createHttpApp(nsqd: Nsqd): Hono {
       const includeClients = parseStatsBool(get("include_clients"));
       const includeMem = parseStatsBool(get("include_mem"));
       const stats = getStats(nsqd, get("topic"), get("channel"), includeClients);
+      // Under --http-auth, a token sees the topics its grants name.
+      const grant = requestGrant(c.req.raw);
+      if (grant && stats.topics) stats.topics = stats.topics.filter((t) => allows(grant, t.topic_name));
       if (get("format") !== "json") {
         return v1(statsText(nsqd, stats, includeMem ? memoryStats() : null));
       }

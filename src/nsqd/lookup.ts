@@ -5,7 +5,7 @@
  * and go; a PING every 15 s; a failed command closes the peer and the next one reconnects. Commands
  * of one peer run one at a time with 1 s deadlines; nothing here blocks publishers.
  */
-import type { Conn, NetAddr, Platform } from "../platform/types.ts";
+import type { Conn, NetAddr, Platform, TlsClientConfig } from "../platform/types.ts";
 import { readInt32, writeUint32 } from "../protocol/message.ts";
 import { parseHostPort } from "./address.ts";
 import type { Logger } from "./logger.ts";
@@ -33,6 +33,11 @@ export interface LookupContext {
   /** `[topic, channel]` pairs to REGISTER after a connect (`""` channel for a topic without any). */
   registrations(): [string, string][];
   readonly maxBodySize: number;
+  /**
+   * `--lookupd-tls*` (beyond upstream, nsq #876): dial lookupds over TLS from the first byte; an empty
+   * `serverName` means the host of each lookupd's address. Null: plain TCP (upstream's behaviour).
+   */
+  readonly tls?: TlsClientConfig | null;
 }
 
 function command(line: string, body?: Uint8Array): Uint8Array {
@@ -112,12 +117,22 @@ export class LookupPeer {
         close: () => {
           if (this.#conn === c) this.#drop();
         },
-      })),
+      }), { tls: Boolean(this.#ctx.tls) }),
       IO_TIMEOUT_MS,
       "dial timeout",
     );
     this.#conn = conn;
     this.#buf = new Uint8Array(0);
+    const tls = this.#ctx.tls;
+    if (tls) {
+      if (conn.startTls === undefined) throw new Error("TLS not supported on this connection");
+      const info = await conn.startTls({ ...tls, serverName: tls.serverName || addr.hostname }).catch(
+        (err) => {
+          throw new Error(`TLS handshake failed - ${(err as Error).message}`);
+        },
+      );
+      this.#ctx.logger.info(`LOOKUPD(${this}): TLS ${info.version} ${info.cipherSuite}`);
+    }
     conn.write(encoder.encode("  V1"));
     await this.#onConnect();
   }
@@ -277,9 +292,10 @@ export async function lookupdTopicChannels(
   topic: string,
   httpAddrs: string[],
   timeoutMs: number,
+  scheme: "http" | "https" = "http",
 ): Promise<string[]> {
   const results = await Promise.allSettled(httpAddrs.map(async (addr) => {
-    const res = await fetch(`http://${addr}/channels?topic=${encodeURIComponent(topic)}`, {
+    const res = await fetch(`${scheme}://${addr}/channels?topic=${encodeURIComponent(topic)}`, {
       headers: { Accept: "application/vnd.nsq; version=1.0", "User-Agent": userAgent("nsqd") },
       signal: AbortSignal.timeout(timeoutMs),
     });

@@ -3,7 +3,15 @@
  * in-flight and deferred messages. Everything runtime-specific comes in through the `Platform`, so
  * several brokers can live in one process.
  */
-import type { Conn, DirLock, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
+import type {
+  Conn,
+  DirLock,
+  Listener,
+  NetAddr,
+  Platform,
+  TlsClientConfig,
+  TlsServerConfig,
+} from "../platform/types.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { nowNs } from "../protocol/message.ts";
@@ -194,10 +202,18 @@ export class Nsqd {
       const app = this.options.httpAddress !== "" || this.tlsConfig !== null ? createHttpApp(this) : null;
       if (app !== null && this.tlsConfig !== null && this.options.httpsAddress !== "") {
         const httpsAddr = parseHostPort(this.options.httpsAddress);
-        const { key, cert } = this.tlsConfig;
+        const { key, cert, minVersion } = this.tlsConfig;
+        const onHandshakeError = (remote: string, message: string) =>
+          this.logger.error(`HTTPS: TLS handshake with ${remote} failed - ${message}`);
         const https = await listening(
           this.options.httpsAddress,
-          () => this.platform.serve(httpsAddr, (req, info) => app.fetch(req, info), { key, cert }),
+          () =>
+            this.platform.serve(httpsAddr, (req, info) => app.fetch(req, info), {
+              key,
+              cert,
+              minVersion,
+              onHandshakeError,
+            }),
         );
         this.#httpsListener = https;
         this.logger.info(`HTTPS: listening on ${formatListenAddr(https.addr)}`);
@@ -366,6 +382,7 @@ export class Nsqd {
       platform: this.platform,
       logger: this.logger,
       maxBodySize: o.maxBodySize,
+      tls: loadLookupdTlsConfig(o),
       identifyBody: () => ({
         version: NSQ_VERSION,
         tcp_port: o.broadcastTcpPort || (this.tcpAddr?.port ?? 0),
@@ -548,7 +565,12 @@ export class Nsqd {
       topic.start();
       return;
     }
-    lookupdTopicChannels(topic.name, httpAddrs, this.options.httpClientRequestTimeout)
+    lookupdTopicChannels(
+      topic.name,
+      httpAddrs,
+      this.options.httpClientRequestTimeout,
+      this.options.lookupdTls ? "https" : "http",
+    )
       .catch((err) => {
         this.logger.warn(
           `failed to query nsqlookupd for channels to pre-create for topic ${topic.name} - ${
@@ -609,6 +631,19 @@ const TLS_MIN_VERSIONS: Record<string, TlsServerConfig["minVersion"]> = {
   "tls1.2": "TLSv1.2",
   "tls1.3": "TLSv1.3",
 };
+
+/** `--lookupd-tls*`: how nsqd dials its lookupds (null: plain, upstream's behaviour). Files read now. */
+function loadLookupdTlsConfig(o: NsqdOptions): TlsClientConfig | null {
+  if (!o.lookupdTls) return null;
+  const read = (path: string) => path === "" ? undefined : readFileSync(path, "utf8");
+  return {
+    serverName: "",
+    ca: read(o.lookupdTlsRootCaFile),
+    cert: read(o.lookupdTlsCert),
+    key: read(o.lookupdTlsKey),
+    insecureSkipVerify: o.lookupdTlsSkipVerify,
+  };
+}
 
 /** nsqd's `buildTLSConfig`: none without cert and key; the files are read now (an error stops startup). */
 function loadTlsConfig(o: NsqdOptions): TlsServerConfig | null {

@@ -4,6 +4,7 @@
  * `/config/:opt` all agree. Durations are held in milliseconds.
  */
 import { createHash } from "node:crypto";
+import { validateHttpAuth } from "./http_auth.ts";
 import { LogLevel } from "./logger.ts";
 
 /** nsqd's options: its flags in camelCase, durations in milliseconds. */
@@ -136,6 +137,25 @@ export interface NsqdOptions {
    * and counted as expired (ms; 0 = off; a topic may set its own with `POST /topic/max-msg-age`).
    */
   maxMsgAge: number;
+   * `--http-auth`: how HTTP API requests are authorized (beyond upstream, nsq #1183/#1426): `""` (none,
+   * upstream's behaviour), `auth-server` (the `--auth-http-address` servers, secret as a Bearer token)
+   * or `token-file` (`--http-auth-token-file`).
+   */
+  httpAuth: string;
+  /** `--http-auth-token-file`: JSON file of tokens and their grants (see src/nsqd/http_auth.ts). */
+  httpAuthTokenFile: string;
+  /** `--http-auth-open`: paths whose GET needs no token under --http-auth (e.g. /ping,/info). */
+  httpAuthOpen: string[];
+  /** `--lookupd-tls`: dial nsqlookupd over TLS (beyond upstream, nsq #876; default plain). */
+  lookupdTls: boolean;
+  /** `--lookupd-tls-root-ca-file`: CA bundle that signed the lookupds' certificates (default: system roots). */
+  lookupdTlsRootCaFile: string;
+  /** `--lookupd-tls-cert`: client certificate shown to lookupds that require one. */
+  lookupdTlsCert: string;
+  /** `--lookupd-tls-key`: key of `--lookupd-tls-cert`. */
+  lookupdTlsKey: string;
+  /** `--lookupd-tls-skip-verify`: accept any lookupd certificate (encrypted, not authenticated). */
+  lookupdTlsSkipVerify: boolean;
 }
 
 export type OptionKind = "string" | "bool" | "int" | "float" | "duration" | "strings" | "floats" | "loglevel";
@@ -485,6 +505,52 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     kind: "duration",
     usage: "drop (and count as expired) messages older than this instead of delivering them (0 = off)",
   },
+  // Beyond upstream v1.3.0: an authorized HTTP API (nsq issues #1183, #1426).
+  {
+    flag: "http-auth",
+    key: "httpAuth",
+    kind: "string",
+    usage: "authorize HTTP API requests (Bearer token): auth-server (--auth-http-address) or token-file",
+  },
+  {
+    flag: "http-auth-token-file",
+    key: "httpAuthTokenFile",
+    kind: "string",
+    usage: "with --http-auth=token-file: JSON file of tokens and their grants",
+  },
+  {
+    flag: "http-auth-open",
+    key: "httpAuthOpen",
+    kind: "strings",
+    usage:
+      "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
+  },
+  // Beyond upstream v1.3.0: TLS between nsqd and nsqlookupd (nsq issue #876).
+  { flag: "lookupd-tls", key: "lookupdTls", kind: "bool", usage: "dial nsqlookupd over TLS" },
+  {
+    flag: "lookupd-tls-root-ca-file",
+    key: "lookupdTlsRootCaFile",
+    kind: "string",
+    usage: "with --lookupd-tls: CA file to verify nsqlookupd certificates (default: system roots)",
+  },
+  {
+    flag: "lookupd-tls-cert",
+    key: "lookupdTlsCert",
+    kind: "string",
+    usage: "with --lookupd-tls: client certificate file for nsqlookupd",
+  },
+  {
+    flag: "lookupd-tls-key",
+    key: "lookupdTlsKey",
+    kind: "string",
+    usage: "with --lookupd-tls: client key file for nsqlookupd",
+  },
+  {
+    flag: "lookupd-tls-skip-verify",
+    key: "lookupdTlsSkipVerify",
+    kind: "bool",
+    usage: "with --lookupd-tls: do not verify nsqlookupd certificates (encrypted, not authenticated)",
+  },
 ];
 
 /** The config-file / `/config/:opt` name of an option. */
@@ -559,6 +625,14 @@ export function defaultNsqdOptions(hostname: string): NsqdOptions {
     persistDeferred: false,
     maxDeferredInMemory: 0,
     maxMsgAge: 0,
+    httpAuth: "",
+    httpAuthTokenFile: "",
+    httpAuthOpen: [],
+    lookupdTls: false,
+    lookupdTlsRootCaFile: "",
+    lookupdTlsCert: "",
+    lookupdTlsKey: "",
+    lookupdTlsSkipVerify: false,
   };
 }
 
@@ -589,6 +663,16 @@ export function validateNsqdOptions(o: NsqdOptions): void {
     throw new RangeError("--max-deferred-in-memory needs --persist-deferred");
   }
   if (!(o.maxMsgAge >= 0)) throw new RangeError("--max-msg-age must be >= 0");
+  validateHttpAuth(o.httpAuth, o.httpAuthTokenFile, o.httpAuthOpen);
+  const lookupdTlsSet = o.lookupdTlsRootCaFile !== "" || o.lookupdTlsCert !== "" || o.lookupdTlsKey !== "" ||
+    o.lookupdTlsSkipVerify;
+  if (lookupdTlsSet && !o.lookupdTls) throw new RangeError("--lookupd-tls-* options need --lookupd-tls");
+  if ((o.lookupdTlsCert === "") !== (o.lookupdTlsKey === "")) {
+    throw new RangeError("--lookupd-tls-cert and --lookupd-tls-key go together");
+  }
+  if (o.httpAuth === "auth-server" && o.authHttpAddresses.length === 0) {
+    throw new RangeError("--http-auth=auth-server needs --auth-http-address");
+  }
 }
 
 let CRC_TABLE: Uint32Array | undefined;

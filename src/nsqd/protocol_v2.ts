@@ -744,7 +744,10 @@ export class ProtocolV2 implements SocketEvents, CommandSink {
       if (tls !== null) {
         log.info(`PROTOCOL(V2): [${client}] upgrading connection to TLS`);
         if (this.#conn.upgradeTls === undefined) throw new Error("TLS not supported on this connection");
-        client.tls = await this.#conn.upgradeTls(tls);
+        client.tls = await this.#conn.upgradeTls(tls).catch((err: Error) => {
+          const min = this.#nsqd.options.tlsMinVersion;
+          throw new Error(`TLS handshake failed (--tls-min-version=${min}) - ${err.message}`);
+        });
         if (this.#closed) return;
         client.sendResponse(OK);
         client.flush();

@@ -11,6 +11,7 @@
 import { type Context, Hono } from "hono";
 import { PROMETHEUS_CONTENT_TYPE } from "../nsqd/metrics.ts";
 import { HttpError, installErrorHandlers, parseQuery, plainText, route, v1 } from "../nsqd/http_api.ts";
+import { httpAuthorizerFor, nsqlookupdAccess } from "../nsqd/http_auth.ts";
 import { NSQ_VERSION } from "../nsqd/version.ts";
 import type { NetAddr } from "../platform/types.ts";
 import { formatDuration } from "../protocol/go_duration.ts";
@@ -47,6 +48,9 @@ export function createLookupHttpApp(lookupd: Nsqlookupd): Hono {
     logger.info(`${c.res.status} ${c.req.method} ${url.pathname}${url.search} (${remote}) ${elapsed}`);
   });
   installErrorHandlers(app, (err) => logger.error(`HTTP: internal error - ${(err as Error)?.stack ?? err}`));
+  // --http-auth (beyond upstream): after the access log, so refusals are logged too.
+  const authorizer = httpAuthorizerFor(o, "nsqlookupd");
+  if (authorizer !== null) app.use("*", authorizer.middleware(nsqlookupdAccess, (line) => logger.warn(line)));
 
   route(app, "/ping", { GET: () => plainText("OK") });
 

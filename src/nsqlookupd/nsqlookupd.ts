@@ -4,9 +4,11 @@
  * runtime-specific comes in through the `Platform`, so several daemons can share one process.
  */
 import { formatListenAddr, parseHostPort } from "../nsqd/address.ts";
+import { validateHttpAuth } from "../nsqd/http_auth.ts";
 import { Logger } from "../nsqd/logger.ts";
 import { NSQ_VERSION, versionString } from "../nsqd/version.ts";
-import type { Listener, NetAddr, Platform } from "../platform/types.ts";
+import { readFileSync } from "node:fs";
+import type { Conn, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
 import { createLookupHttpApp } from "./http.ts";
 import { LookupProtocolV1 } from "./lookup_protocol_v1.ts";
 import type { NsqlookupdOptions } from "./options.ts";
@@ -74,18 +76,36 @@ export class Nsqlookupd {
   async start(): Promise<void> {
     if (this.#started) throw new Error("nsqlookupd already started");
     this.#started = true;
+    const o = this.options;
+    validateHttpAuth(o.httpAuth, o.httpAuthTokenFile, o.httpAuthOpen);
+    if (o.httpAuth === "auth-server" && o.authHttpAddresses.length === 0) {
+      throw new RangeError("--http-auth=auth-server needs --auth-http-address");
+    }
+    if (o.authHttpRequestMethod !== "get" && o.authHttpRequestMethod !== "post") {
+      throw new RangeError("--auth-http-request-method must be post or get");
+    }
     this.logger.info(versionString("nsqlookupd", this.platform));
+    const tls = loadTlsConfig(o);
     try {
       this.#tcpListener = await bind(this.options.tcpAddress, (addr) =>
         this.platform.listen(addr, (conn) => {
           const client = new LookupProtocolV1(this, conn);
           this.#clients.add(client);
+          // TLS from the first byte; after this turn, once the platform has wired the connection.
+          if (tls !== null) queueMicrotask(() => this.#startTls(conn, tls));
           return client;
-        }));
+        }, { tls: tls !== null }));
       const app = createLookupHttpApp(this);
+      const https = tls === null ? undefined : {
+        key: tls.key,
+        cert: tls.cert,
+        minVersion: tls.minVersion,
+        onHandshakeError: (remote: string, message: string) =>
+          this.logger.error(`HTTPS: TLS handshake with ${remote} failed - ${message}`),
+      };
       this.#httpListener = await bind(
         this.options.httpAddress,
-        (addr) => this.platform.serve(addr, (req, info) => app.fetch(req, info)),
+        (addr) => this.platform.serve(addr, (req, info) => app.fetch(req, info), https),
       );
     } catch (err) {
       await this.#tcpListener?.close();
@@ -111,9 +131,65 @@ export class Nsqlookupd {
     }
   }
 
+  #startTls(conn: Conn, tls: TlsServerConfig): void {
+    const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+    if (conn.upgradeTls === undefined) {
+      conn.destroy();
+      return;
+    }
+    conn.upgradeTls(tls).then(
+      (info) => this.logger.info(`TCP: client(${peer}) TLS ${info.version} ${info.cipherSuite}`),
+      (err) => {
+        this.logger.error(
+          `TCP: TLS handshake with ${peer} failed (--tls-min-version=${this.options.tlsMinVersion}) - ${
+            (err as Error).message
+          }`,
+        );
+        conn.destroy();
+      },
+    );
+  }
+
   /** A connection has left its IO loop (called by `LookupProtocolV1`). */
   removeClient(client: LookupProtocolV1): void {
     this.#clients.delete(client);
+  }
+}
+
+const TLS_MIN_VERSIONS: Record<string, TlsServerConfig["minVersion"]> = {
+  "tls1.0": "TLSv1",
+  "tls1.1": "TLSv1.1",
+  "tls1.2": "TLSv1.2",
+  "tls1.3": "TLSv1.3",
+};
+
+/** `--tls-*`: none without cert and key; files read now (an error stops startup). */
+function loadTlsConfig(o: NsqlookupdOptions): TlsServerConfig | null {
+  if ((o.tlsCert === "") !== (o.tlsKey === "")) throw new RangeError("--tls-cert and --tls-key go together");
+  if (!(o.tlsMinVersion in TLS_MIN_VERSIONS)) {
+    throw new RangeError(`--tls-min-version must be tls1.0, tls1.1, tls1.2 or tls1.3`);
+  }
+  if (o.tlsCert === "") {
+    if (o.tlsClientAuthPolicy !== "") throw new RangeError("--tls-client-auth-policy needs --tls-cert");
+    return null;
+  }
+  const policy = o.tlsClientAuthPolicy;
+  if (policy !== "" && policy !== "require" && policy !== "require-verify") {
+    throw new RangeError("--tls-client-auth-policy must be require or require-verify");
+  }
+  if (policy === "require-verify" && o.tlsRootCaFile === "") {
+    throw new RangeError("--tls-client-auth-policy=require-verify needs --tls-root-ca-file");
+  }
+  try {
+    return {
+      cert: readFileSync(o.tlsCert, "utf8"),
+      key: readFileSync(o.tlsKey, "utf8"),
+      ca: o.tlsRootCaFile === "" ? undefined : readFileSync(o.tlsRootCaFile, "utf8"),
+      clientAuth: policy === "" ? "none" : policy,
+      minVersion: TLS_MIN_VERSIONS[o.tlsMinVersion],
+    };
+  } catch (err) {
+    throw new Error(`failed to build TLS config - ${(err as Error).message}`);
   }
 }
 

@@ -21,9 +21,29 @@ export interface NsqlookupdOptions {
   inactiveProducerTimeout: number;
   /** How long `/topic/tombstone` hides a producer from `/lookup`. */
   tombstoneLifetime: number;
+  /** `--http-auth` (beyond upstream): `""` (none), `auth-server` or `token-file`; see src/nsqd/http_auth.ts. */
+  httpAuth: string;
+  /** `--http-auth-token-file`: JSON file of tokens and their grants. */
+  httpAuthTokenFile: string;
+  /** `--http-auth-open`: paths whose GET needs no token under --http-auth. */
+  httpAuthOpen: string[];
+  /** `--auth-http-address`: auth servers for `--http-auth=auth-server` (as nsqd's flag). */
+  authHttpAddresses: string[];
+  /** `--auth-http-request-method`: get or post. */
+  authHttpRequestMethod: string;
+  /** `--tls-cert` (beyond upstream, nsq #876): with `--tls-key`, TLS on the TCP port and HTTPS on the HTTP port. */
+  tlsCert: string;
+  /** `--tls-key`. */
+  tlsKey: string;
+  /** `--tls-client-auth-policy`: `require` or `require-verify` a client certificate from nsqd. */
+  tlsClientAuthPolicy: string;
+  /** `--tls-root-ca-file`: CA that signs the client certificates (require-verify). */
+  tlsRootCaFile: string;
+  /** `--tls-min-version`: tls1.0 … tls1.3. */
+  tlsMinVersion: string;
 }
 
-export type NsqlookupdOptionKind = "string" | "bool" | "duration" | "loglevel";
+export type NsqlookupdOptionKind = "string" | "strings" | "bool" | "duration" | "loglevel";
 
 /** One flag: its option (null = accepted, no effect), its kind, and its config-file key. */
 export interface NsqlookupdOptionSpec {
@@ -74,6 +94,65 @@ export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
     kind: "duration",
     usage: "duration of time a producer will remain tombstoned if registration remains",
   },
+  // Beyond upstream v1.3.0: an authorized HTTP API (nsq issues #1183, #1426).
+  {
+    flag: "http-auth",
+    key: "httpAuth",
+    kind: "string",
+    usage: "authorize HTTP API requests (Bearer token): auth-server (--auth-http-address) or token-file",
+  },
+  {
+    flag: "http-auth-token-file",
+    key: "httpAuthTokenFile",
+    kind: "string",
+    usage: "with --http-auth=token-file: JSON file of tokens and their grants",
+  },
+  {
+    flag: "http-auth-open",
+    key: "httpAuthOpen",
+    kind: "strings",
+    usage:
+      "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
+  },
+  {
+    flag: "auth-http-address",
+    key: "authHttpAddresses",
+    kind: "strings",
+    usage:
+      "with --http-auth=auth-server: <addr>:<port> or a full url of an auth server (may be given multiple times)",
+  },
+  {
+    flag: "auth-http-request-method",
+    key: "authHttpRequestMethod",
+    kind: "string",
+    usage: "HTTP method to use for auth server requests (get or post)",
+  },
+  // Beyond upstream v1.3.0: TLS between nsqd and nsqlookupd (nsq issue #876).
+  {
+    flag: "tls-cert",
+    key: "tlsCert",
+    kind: "string",
+    usage: "path to certificate file: TLS on the TCP port, HTTPS on the HTTP port",
+  },
+  { flag: "tls-key", key: "tlsKey", kind: "string", usage: "path to key file" },
+  {
+    flag: "tls-client-auth-policy",
+    key: "tlsClientAuthPolicy",
+    kind: "string",
+    usage: "client certificate auth policy ('require' or 'require-verify')",
+  },
+  {
+    flag: "tls-root-ca-file",
+    key: "tlsRootCaFile",
+    kind: "string",
+    usage: "path to certificate authority file",
+  },
+  {
+    flag: "tls-min-version",
+    key: "tlsMinVersion",
+    kind: "string",
+    usage: "minimum SSL/TLS version acceptable ('tls1.0', 'tls1.1', 'tls1.2' or 'tls1.3')",
+  },
 ];
 
 /** The config-file key of a flag: the flag name with `-` → `_` (nsqlookupd has no `cfg` tags). */
@@ -100,5 +179,15 @@ export function defaultNsqlookupdOptions(hostname: string): NsqlookupdOptions {
     broadcastAddress: hostname,
     inactiveProducerTimeout: 300_000,
     tombstoneLifetime: 45_000,
+    httpAuth: "",
+    httpAuthTokenFile: "",
+    httpAuthOpen: [],
+    authHttpAddresses: [],
+    authHttpRequestMethod: "get",
+    tlsCert: "",
+    tlsKey: "",
+    tlsClientAuthPolicy: "",
+    tlsRootCaFile: "",
+    tlsMinVersion: "tls1.0",
   };
 }

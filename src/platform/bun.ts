@@ -7,6 +7,7 @@
  */
 import { hostname as osHostname } from "node:os";
 import { writeSync } from "node:fs";
+import { constants } from "node:crypto";
 import type { BunRuntime, BunSocket, BunSocketHandler, BunTlsOptions, NodeProcess } from "./bun_types.ts";
 import { goTlsVersion } from "./node_conn.ts";
 import { createUdpSender } from "./udp.ts";
@@ -14,6 +15,7 @@ import type {
   Conn,
   DirLock,
   FetchHandler,
+  HttpsConfig,
   Listener,
   NetAddr,
   Platform,
@@ -70,6 +72,17 @@ function bunLockDirectory(path: string): DirLock | null {
       lib.close();
     },
   };
+}
+
+/**
+ * `--tls-min-version` as OpenSSL's `SSL_OP_NO_*` bits: Bun's `minVersion` is ignored by `upgradeTLS`
+ * and refused by `Bun.serve`, whereas `secureOptions` works in both (measured on Bun 1.4.5).
+ */
+function noOlderThan(min: TlsServerConfig["minVersion"] | undefined): number {
+  const order = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+  const bits = [constants.SSL_OP_NO_TLSv1, constants.SSL_OP_NO_TLSv1_1, constants.SSL_OP_NO_TLSv1_2];
+  const n = min === undefined ? 0 : order.indexOf(min);
+  return bits.slice(0, Math.max(n, 0)).reduce((a, b) => a | b, constants.SSL_OP_NO_SSLv3 ?? 0);
 }
 
 class BunConn implements Conn {
@@ -142,6 +155,7 @@ class BunConn implements Conn {
         ca: config.ca,
         requestCert: config.clientAuth !== "none",
         rejectUnauthorized: config.clientAuth === "require-verify",
+        secureOptions: noOlderThan(config.minVersion),
       },
       (success, authorizationError, hasPeer) => {
         if (
@@ -312,11 +326,11 @@ export const bunPlatform: Platform = {
     return socket.data;
   },
 
-  serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener> {
+  serve(addr: NetAddr, fetch: FetchHandler, tls?: HttpsConfig): Promise<Listener> {
     const server = g.Bun.serve({
       hostname: addr.hostname,
       port: addr.port,
-      ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
+      ...(tls ? { tls: { key: tls.key, cert: tls.cert, secureOptions: noOlderThan(tls.minVersion) } } : {}),
       fetch(req, srv) {
         const ip = srv.requestIP(req);
         return fetch(req, { remoteAddr: { hostname: ip?.address ?? "", port: ip?.port ?? 0 } });

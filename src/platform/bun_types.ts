@@ -34,6 +34,8 @@ export interface BunTlsOptions {
   ca?: string;
   requestCert?: boolean;
   rejectUnauthorized?: boolean;
+  /** OpenSSL `SSL_OP_*` bits (the way to set a minimum version: Bun ignores `minVersion` here). */
+  secureOptions?: number;
   /** Client side: SNI and the name the server certificate must match. */
   serverName?: string;
 }
@@ -82,7 +84,7 @@ export interface BunRuntime {
   serve(options: {
     hostname: string;
     port: number;
-    tls?: { key: string; cert: string };
+    tls?: { key: string; cert: string; secureOptions?: number };
     fetch(req: Request, server: BunServer): Response | Promise<Response>;
   }): BunServer;
 }

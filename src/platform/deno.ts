@@ -7,12 +7,14 @@
  */
 import process from "node:process";
 import { nodeConnect, nodeListen } from "./node_conn.ts";
+import { nodeServeHttps } from "./node_https.ts";
 import { createUdpSender } from "./udp.ts";
 import type {
   Conn,
   ConnectOptions,
   DirLock,
   FetchHandler,
+  HttpsConfig,
   Listener,
   ListenOptions,
   NetAddr,
@@ -232,7 +234,9 @@ export const denoPlatform: Platform = {
     return conn;
   },
 
-  serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener> {
+  serve(addr: NetAddr, fetch: FetchHandler, tls?: HttpsConfig): Promise<Listener> {
+    // Deno.serve's TLS accepts 1.2 and 1.3 and has no version setting: 1.3 only needs node:https.
+    if (tls?.minVersion === "TLSv1.3") return nodeServeHttps(addr, fetch, tls);
     // Deno.serve binds synchronously (and throws on a bind error), so the address is known here.
     const server = Deno.serve(
       {

@@ -8,6 +8,7 @@ export type {
   Conn,
   ConnectOptions,
   FetchHandler,
+  HttpsConfig,
   Listener,
   NetAddr,
   Platform,

@@ -149,6 +149,11 @@ export class NodeConn implements Conn {
         clearTimeout(timer);
         reject(err);
       });
+      // Deno's node:tls closes without an error when it refuses the client's versions.
+      secure.once("close", () => {
+        clearTimeout(timer);
+        reject(new Error("connection closed during the handshake (no protocol version in common?)"));
+      });
       this.#attach(secure);
     });
   }

@@ -42,6 +42,18 @@ export interface TlsServerConfig {
   minVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
 }
 
+/** HTTPS settings of `Platform.serve`. */
+export interface HttpsConfig {
+  /** PEM private key. */
+  key: string;
+  /** PEM certificate chain. */
+  cert: string;
+  /** Lowest protocol version accepted (`--tls-min-version`; default: the runtime's). */
+  minVersion?: TlsServerConfig["minVersion"];
+  /** Told about each failed handshake, where the runtime reports them (the node:https path). */
+  onHandshakeError?: (remote: string, message: string) => void;
+}
+
 /** Client-side TLS settings (go-nsq's `tls_*` options, files already read). */
 export interface TlsClientConfig {
   /** The name the server certificate must match, also sent as SNI unless it is an IP address. */
@@ -148,7 +160,7 @@ export interface Platform {
   /** Dials a TCP connection. */
   connect(addr: NetAddr, events: (conn: Conn) => SocketEvents, options?: ConnectOptions): Promise<Conn>;
   /** Serves HTTP with a fetch handler. */
-  serve(addr: NetAddr, fetch: FetchHandler, tls?: { key: string; cert: string }): Promise<Listener>;
+  serve(addr: NetAddr, fetch: FetchHandler, tls?: HttpsConfig): Promise<Listener>;
   /** A UDP socket for sending. */
   createUdpSender(): UdpSender;
   /**

@@ -212,8 +212,8 @@ Deno.test("parseAuthResponse rejects what upstream rejects", () => {
     ['{"authorizations":[]}', /^invalid TTL 0/],
     ["null", /^invalid TTL 0/],
     [
-      '{"ttl":1,"authorizations":[{"topic":".*","channels":[".*"],"permissions":["admin"]}]}',
-      /^unknown permission admin$/,
+      '{"ttl":1,"authorizations":[{"topic":".*","channels":[".*"],"permissions":["owner"]}]}',
+      /^unknown permission owner$/,
     ],
     [
       '{"ttl":1,"authorizations":[{"topic":"a(","channels":[]}]}',
@@ -472,4 +472,14 @@ Deno.test("re2ToRegExp: accepted Go quirks", () => {
   assert.throws(() => re2ToRegExp("a{99999999999}"), /invalid repeat count/);
   assert.equal(re2ToRegExp("(?)a").test("a"), true); // empty flag group
   assert.equal(re2ToRegExp("a*(?i)*").test("aa"), true); // repeat after a flag group applies to a*
+});
+
+Deno.test("parseAuthResponse accepts the admin permission (beyond upstream), which grants no publish or subscribe", () => {
+  const state = parseAuthResponse(
+    '{"ttl":1,"authorizations":[{"topic":".*","channels":[".*"],"permissions":["admin"]}]}',
+    0,
+  );
+  assert.equal(state.isAllowed("t", "", "admin"), true);
+  assert.equal(state.isAllowed("t", "", "publish"), false);
+  assert.equal(state.isAllowed("t", "c", "subscribe"), false);
 });
