@@ -137,6 +137,7 @@ export interface NsqdOptions {
    * and counted as expired (ms; 0 = off; a topic may set its own with `POST /topic/max-msg-age`).
    */
   maxMsgAge: number;
+  /**
    * `--http-auth`: how HTTP API requests are authorized (beyond upstream, nsq #1183/#1426): `""` (none,
    * upstream's behaviour), `auth-server` (the `--auth-http-address` servers, secret as a Bearer token)
    * or `token-file` (`--http-auth-token-file`).
