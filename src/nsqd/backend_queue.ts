@@ -13,7 +13,7 @@ import {
   MSG_ID_LENGTH,
   readInt32,
 } from "../protocol/message.ts";
-import { copyBytes } from "../platform/bytes.ts";
+import { copyBytes } from "../protocol/bytes.ts";
 import { BodyArena } from "./body_arena.ts";
 import { DiskQueue, type ReadMark } from "./disk_queue.ts";
 import type { Logger } from "./logger.ts";

@@ -6,7 +6,7 @@
  * (16 KiB) and large messages get their own buffer; with FIFO consumption slabs are freed as they
  * are drained.
  */
-import { copyBytes } from "../platform/bytes.ts";
+import { copyBytes } from "../protocol/bytes.ts";
 import type { GuidFactory } from "../protocol/guid.ts";
 import { makeMessage, type Message, MSG_ID_LENGTH, tsHiOf, tsLoOf } from "../protocol/message.ts";
 

@@ -8,7 +8,7 @@ export const MSG_ID_LENGTH = 16;
 /** Header bytes before the body: timestamp + attempts + id. */
 export const MESSAGE_HEADER_LENGTH = 8 + 2 + MSG_ID_LENGTH;
 
-import { copyBytes } from "../platform/bytes.ts";
+import { copyBytes } from "./bytes.ts";
 
 const TWO_32 = 4294967296;
 

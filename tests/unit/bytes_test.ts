@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { copyBytes, copyImplementations } from "../../src/platform/bytes.ts";
+import { copyBytes, copyImplementations } from "../../src/protocol/bytes.ts";
 
 for (const [name, copy] of [["copyBytes", copyBytes], ...Object.entries(copyImplementations)] as const) {
   Deno.test(`${name} copies a range into another array at an offset, and nothing else`, () => check(copy));

@@ -10,6 +10,10 @@
  *
  * A typed-array view is cheap to make on V8 and costly on JavaScriptCore (`subarray` was the top
  * entry of Bun's profile), while Bun's `Buffer#copy` copies without making one.
+ *
+ * It lives with the codecs, not in `src/platform/`: it calls no Deno or Bun API (`node:buffer` works
+ * in both; the choice only asks whether `Bun` is a global), and `message.ts` encodes with it, so the
+ * codecs stay free of the platform shim while keeping the fast copy on both runtimes.
  */
 import { Buffer } from "node:buffer";
 
