@@ -16,18 +16,18 @@
  *
  * @module
  */
-import { type LogLevelName, parseLogLevel } from "./src/nsqd/logger.ts";
+import { type LogLevelName, parseLogLevel } from "./src/internal/logger.ts";
 import { Nsqd } from "./src/nsqd/nsqd.ts";
 import { defaultNsqdOptions, type NsqdOptions } from "./src/nsqd/options.ts";
 import { Nsqlookupd } from "./src/nsqlookupd/nsqlookupd.ts";
 import { defaultNsqlookupdOptions, type NsqlookupdOptions } from "./src/nsqlookupd/options.ts";
 import { currentPlatform } from "./src/platform/mod.ts";
 
-export { NSQ_VERSION, RELEASE_VERSION } from "./src/nsqd/version.ts";
+export { NSQ_VERSION, RELEASE_VERSION } from "./src/internal/version.ts";
 export type { NsqdOptions } from "./src/nsqd/options.ts";
 export type { NsqlookupdOptions } from "./src/nsqlookupd/options.ts";
 
-export { LogLevel, type LogLevelName } from "./src/nsqd/logger.ts";
+export { LogLevel, type LogLevelName } from "./src/internal/logger.ts";
 
 /**
  * The client: {@link Producer} publishes to one nsqd (lazy connection, pipelined PUB/MPUB/DPUB,

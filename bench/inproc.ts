@@ -8,7 +8,7 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LogLevel } from "../src/nsqd/logger.ts";
+import { LogLevel } from "../src/internal/logger.ts";
 import { Nsqd } from "../src/nsqd/nsqd.ts";
 import { defaultNsqdOptions } from "../src/nsqd/options.ts";
 import { ProtocolV2 } from "../src/nsqd/protocol_v2.ts";

@@ -17,7 +17,7 @@ import {
   parseFlags,
   usage,
 } from "../cli/flags.ts";
-import { versionString } from "../nsqd/version.ts";
+import { versionString } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 
 /** One app: its name, its flags, and what it does once they are parsed. */

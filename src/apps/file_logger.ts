@@ -24,7 +24,7 @@ import {
 import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { ConsumerMessage } from "../client/message.ts";
-import type { Logger } from "../nsqd/logger.ts";
+import type { Logger } from "../internal/logger.ts";
 import { strftime } from "./strftime.ts";
 
 /** How the files of a topic are named, written and rotated. */

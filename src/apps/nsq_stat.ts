@@ -12,7 +12,7 @@
  * @module
  */
 import type { FlagSpec } from "../cli/flags.ts";
-import { userAgent } from "../nsqd/version.ts";
+import { userAgent } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { type App, type AppContext, AppFatal, runApp } from "./app.ts";
 

@@ -11,7 +11,7 @@
 import { Consumer } from "../client/consumer.ts";
 import type { ConsumerMessage } from "../client/message.ts";
 import type { FlagSpec } from "../cli/flags.ts";
-import { userAgent } from "../nsqd/version.ts";
+import { userAgent } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { type App, type AppContext, AppFatal, runApp } from "./app.ts";
 import { clientFlagOptions, consumerFlags, consumerSources } from "./client_flags.ts";

@@ -14,8 +14,8 @@ import { pid } from "node:process";
 import { Consumer } from "../client/consumer.ts";
 import type { ConsumerMessage } from "../client/message.ts";
 import type { FlagSpec } from "../cli/flags.ts";
-import { Logger, type LogLevel, parseLogLevel } from "../nsqd/logger.ts";
-import { userAgent } from "../nsqd/version.ts";
+import { Logger, type LogLevel, parseLogLevel } from "../internal/logger.ts";
+import { userAgent } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { isValidChannelName } from "../protocol/names.ts";
 import {

@@ -13,7 +13,7 @@
 import { Consumer } from "../client/consumer.ts";
 import type { ConsumerMessage } from "../client/message.ts";
 import type { FlagSpec } from "../cli/flags.ts";
-import { NSQ_VERSION, userAgent } from "../nsqd/version.ts";
+import { NSQ_VERSION, userAgent } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import {

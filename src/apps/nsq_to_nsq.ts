@@ -14,7 +14,7 @@ import { Consumer } from "../client/consumer.ts";
 import type { ConsumerMessage } from "../client/message.ts";
 import { Producer } from "../client/producer.ts";
 import type { FlagSpec } from "../cli/flags.ts";
-import { userAgent } from "../nsqd/version.ts";
+import { userAgent } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import {

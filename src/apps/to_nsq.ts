@@ -13,7 +13,7 @@
  */
 import { Producer } from "../client/producer.ts";
 import type { FlagSpec } from "../cli/flags.ts";
-import { userAgent } from "../nsqd/version.ts";
+import { userAgent } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { type App, type AppContext, AppFatal, runApp } from "./app.ts";
 import { clientFlagOptions, clientOptFlag } from "./client_flags.ts";

@@ -9,7 +9,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { startNsqd, startNsqlookupd } from "../../mod.ts";
-import { Logger, LogLevel } from "../nsqd/logger.ts";
+import { Logger, LogLevel } from "../internal/logger.ts";
 import { currentPlatform } from "../platform/mod.ts";
 
 const platform = await currentPlatform();

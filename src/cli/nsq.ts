@@ -5,7 +5,7 @@
  * `nsq --version` prints the version. From source: `deno run -A src/cli/nsq.ts nsq_tail …`,
  * `bun src/cli/nsq.ts …`.
  */
-import { versionString } from "../nsqd/version.ts";
+import { versionString } from "../internal/version.ts";
 import { currentPlatform } from "../platform/mod.ts";
 import type { Platform } from "../platform/types.ts";
 import { PROGRAMS } from "./programs.ts";

@@ -4,7 +4,7 @@
  * an explicit flag beats a config-file key, which beats the default.
  */
 import { readFileSync } from "node:fs";
-import { LOG_LEVEL_NAMES, parseLogLevel } from "../nsqd/logger.ts";
+import { LOG_LEVEL_NAMES, parseLogLevel } from "../internal/logger.ts";
 import { configKey, NSQD_OPTION_SPECS, type NsqdOptions, type OptionSpec } from "../nsqd/options.ts";
 import { coerce, type CoerceKind, ConfigError, goValue, loadConfigFile } from "./config_file.ts";
 import { type FlagKind, type FlagSpec, type ParsedFlags, parseFlags } from "./flags.ts";

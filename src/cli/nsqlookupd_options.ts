@@ -4,7 +4,7 @@
  * go-options' precedence — an explicit flag beats a config-file key, which beats the default.
  */
 import { readFileSync } from "node:fs";
-import { LOG_LEVEL_NAMES, parseLogLevel } from "../nsqd/logger.ts";
+import { LOG_LEVEL_NAMES, parseLogLevel } from "../internal/logger.ts";
 import {
   NSQLOOKUPD_OPTION_SPECS,
   nsqlookupdConfigKey,

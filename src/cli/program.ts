@@ -6,8 +6,8 @@
  * `--sigterm=drain` the first SIGTERM starts a drain instead; a second one (or SIGINT) is a clean
  * shutdown. A server that closes by itself (a finished drain, `PUT /config/shutdown`) exits 0 too.
  */
-import { Logger, LogLevel } from "../nsqd/logger.ts";
-import { versionString } from "../nsqd/version.ts";
+import { Logger, LogLevel } from "../internal/logger.ts";
+import { versionString } from "../internal/version.ts";
 import type { Platform } from "../platform/types.ts";
 import { FlagError, type FlagSpec, HelpRequested, type ParsedFlags, usage } from "./flags.ts";
 

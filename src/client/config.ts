@@ -4,7 +4,7 @@
  * `resolveClientConfig()` fills defaults and validates once; a bad value is a RangeError (or a
  * TypeError for a wrong type) naming the option and the allowed range.
  */
-import { RELEASE_VERSION } from "../nsqd/version.ts";
+import { RELEASE_VERSION } from "../internal/version.ts";
 
 /** go-nsq's backoff strategies. */
 export type BackoffStrategy = "exponential" | "full_jitter";

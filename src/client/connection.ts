@@ -9,7 +9,7 @@
  */
 import { CommandWriter } from "../protocol/command.ts";
 import { FrameDecoder, FrameType } from "../protocol/frame.ts";
-import { DeflateConn, SnappyConn } from "../nsqd/compression.ts";
+import { DeflateConn, SnappyConn } from "../internal/compression.ts";
 import type { Conn, NetAddr, Platform, SocketEvents, TlsInfo } from "../platform/types.ts";
 import type { ClientConfig } from "./config.ts";
 import { NsqConnectionError, NsqError } from "./errors.ts";

@@ -8,7 +8,7 @@
  * (upstream's `failed to query any nsqd: …`, a 502). Unlike upstream, zero targets is not a failure,
  * and an action whose every request failed is a failure too.
  */
-import { BINARY_VERSION } from "../nsqd/version.ts";
+import { BINARY_VERSION } from "../internal/version.ts";
 import type { GoJsonValue } from "../protocol/go_json.ts";
 
 /** Every target failed (or the query could not be made): a 502 `UPSTREAM_ERROR: …`. */

@@ -15,8 +15,8 @@ import {
   plainText,
   readBodyLimited,
   route,
-} from "../nsqd/http_api.ts";
-import { parseLogLevel } from "../nsqd/logger.ts";
+} from "../internal/http_api.ts";
+import { parseLogLevel } from "../internal/logger.ts";
 import type { NetAddr } from "../platform/types.ts";
 import { formatDuration } from "../protocol/go_duration.ts";
 import { goJson, type GoJsonValue } from "../protocol/go_json.ts";

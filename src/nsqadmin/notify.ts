@@ -4,7 +4,7 @@
  * JSON to `--notification-http-endpoint`, one at a time, in order. A failed POST is logged and
  * dropped (upstream crashes the process).
  */
-import type { Logger } from "../nsqd/logger.ts";
+import type { Logger } from "../internal/logger.ts";
 import { goJson } from "../protocol/go_json.ts";
 
 /** The `action` of a notification. */

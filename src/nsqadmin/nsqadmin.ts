@@ -3,9 +3,9 @@
  * the admin API (and, when given, the UI) on the platform's HTTP server, and queues notifications
  * of admin actions. Runtime-specific things come in through the `Platform`.
  */
-import { formatListenAddr, parseHostPort } from "../nsqd/address.ts";
-import { Logger } from "../nsqd/logger.ts";
-import { versionString } from "../nsqd/version.ts";
+import { formatListenAddr, parseHostPort } from "../internal/address.ts";
+import { Logger } from "../internal/logger.ts";
+import { versionString } from "../internal/version.ts";
 import type { Listener, NetAddr, Platform } from "../platform/types.ts";
 import { AdminActions } from "./actions.ts";
 import { ClusterInfo } from "./cluster_info.ts";

@@ -3,7 +3,7 @@
  * `apps/nsqadmin/main.go`): one table gives each option its flag, config-file key, kind and usage
  * text. Durations are held in milliseconds; `validateNsqadminOptions` makes upstream's startup checks.
  */
-import { LogLevel } from "../nsqd/logger.ts";
+import { LogLevel } from "../internal/logger.ts";
 
 /** nsqadmin's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqadminOptions {

@@ -8,8 +8,8 @@
  */
 import type { Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
-import { route } from "../nsqd/http_api.ts";
-import { BINARY_VERSION } from "../nsqd/version.ts";
+import { route } from "../internal/http_api.ts";
+import { BINARY_VERSION } from "../internal/version.ts";
 import { aggregateTopic, ClusterError, type TopicStats } from "./cluster_info.ts";
 import type { Nsqadmin } from "./nsqadmin.ts";
 

@@ -16,7 +16,7 @@ import {
 import { copyBytes } from "../protocol/bytes.ts";
 import { BodyArena } from "./body_arena.ts";
 import { DiskQueue, type ReadMark } from "./disk_queue.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../internal/logger.ts";
 import type { NsqdOptions } from "./options.ts";
 
 export interface BackendQueue {

@@ -11,7 +11,7 @@
  * batch, never one per message.
  */
 import type { Conn, TlsInfo } from "../platform/types.ts";
-import type { AuthState } from "./auth.ts";
+import type { AuthState } from "../internal/auth.ts";
 import { FrameBuffer, FrameType } from "../protocol/frame.ts";
 import type { Message } from "../protocol/message.ts";
 import type { Channel, Consumer } from "./channel.ts";

@@ -11,9 +11,10 @@ import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import type { Channel } from "./channel.ts";
 import { configOptionValue } from "./config_values.ts";
 import { DrainingError } from "./drain.ts";
-import { type LogLevel, parseLogLevel } from "./logger.ts";
+import { type LogLevel, parseLogLevel } from "../internal/logger.ts";
 import { statsText } from "./stats_text.ts";
-import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.ts";
+import { prometheusText } from "./metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../internal/prometheus.ts";
 import {
   HttpError,
   installErrorHandlers,
@@ -23,12 +24,12 @@ import {
   readBodyLimited,
   route,
   v1,
-} from "./http_api.ts";
-import { allows, httpAuthorizerFor, nsqdAccess, requestGrant } from "./http_auth.ts";
+} from "../internal/http_api.ts";
+import { allows, httpAuthorizerFor, nsqdAccess, requestGrant } from "../internal/http_auth.ts";
 import type { Nsqd } from "./nsqd.ts";
 import { getStats, memoryStats } from "./stats.ts";
 import type { Topic } from "./topic.ts";
-import { RELEASE_VERSION } from "./version.ts";
+import { RELEASE_VERSION } from "../internal/version.ts";
 
 /** Builds the Hono app of one nsqd. */
 export function createHttpApp(nsqd: Nsqd): Hono {

@@ -7,9 +7,9 @@
  */
 import type { Conn, NetAddr, Platform, TlsClientConfig } from "../platform/types.ts";
 import { readInt32, writeUint32 } from "../protocol/message.ts";
-import { parseHostPort } from "./address.ts";
-import type { Logger } from "./logger.ts";
-import { userAgent } from "./version.ts";
+import { parseHostPort } from "../internal/address.ts";
+import type { Logger } from "../internal/logger.ts";
+import { userAgent } from "../internal/version.ts";
 
 const PING_INTERVAL_MS = 15_000;
 const IO_TIMEOUT_MS = 1000;

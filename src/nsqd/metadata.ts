@@ -7,7 +7,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { NSQ_VERSION } from "./version.ts";
+import { NSQ_VERSION } from "../internal/version.ts";
 
 export interface ChannelMetadata {
   name: string;

@@ -3,10 +3,8 @@
  * Prometheus server can scrape nsqd directly (what upstream users asked for in nsq issue #732).
  */
 import type { Nsqd } from "./nsqd.ts";
-import { Exposition } from "./prometheus.ts";
+import { Exposition } from "../internal/prometheus.ts";
 import { getStats } from "./stats.ts";
-
-export { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
 
 /** Renders every metric of one nsqd. Samples of a metric family are emitted together. */
 export function prometheusText(nsqd: Nsqd): string {

@@ -21,18 +21,18 @@ import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./backend_queue.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
 import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
-import { formatListenAddr, parseHostPort } from "./address.ts";
+import { formatListenAddr, parseHostPort } from "../internal/address.ts";
 import type { Channel } from "./channel.ts";
 import { type ClientContext, ClientV2 } from "./client_v2.ts";
 import { DrainingError, drainState } from "./drain.ts";
 import { createHttpApp } from "./http.ts";
-import { Logger } from "./logger.ts";
+import { Logger } from "../internal/logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
 import { ProtocolV2 } from "./protocol_v2.ts";
 import { getStats, type Stats } from "./stats.ts";
 import { StatsdLoop } from "./statsd.ts";
 import { Topic, type TopicContext } from "./topic.ts";
-import { NSQ_VERSION, versionString } from "./version.ts";
+import { NSQ_VERSION, versionString } from "../internal/version.ts";
 
 /** What `Nsqd.stats()` returns: `/stats?format=json` without `memory`. */
 export interface NsqdStats extends Stats {

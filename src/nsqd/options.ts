@@ -4,8 +4,8 @@
  * `/config/:opt` all agree. Durations are held in milliseconds.
  */
 import { createHash } from "node:crypto";
-import { validateHttpAuth } from "./http_auth.ts";
-import { LogLevel } from "./logger.ts";
+import { validateHttpAuth } from "../internal/http_auth.ts";
+import { LogLevel } from "../internal/logger.ts";
 
 /** nsqd's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqdOptions {
@@ -143,7 +143,7 @@ export interface NsqdOptions {
    * or `token-file` (`--http-auth-token-file`).
    */
   httpAuth: string;
-  /** `--http-auth-token-file`: JSON file of tokens and their grants (see src/nsqd/http_auth.ts). */
+  /** `--http-auth-token-file`: JSON file of tokens and their grants (see src/internal/http_auth.ts). */
   httpAuthTokenFile: string;
   /** `--http-auth-open`: paths whose GET needs no token under --http-auth (e.g. /ping,/info). */
   httpAuthOpen: string[];

@@ -22,11 +22,11 @@ import {
   tsLoOf,
 } from "../protocol/message.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import { authResponseJson, type AuthState, queryAuthd } from "./auth.ts";
+import { authResponseJson, type AuthState, queryAuthd } from "../internal/auth.ts";
 import { BodyArena } from "./body_arena.ts";
 import { smallInt } from "./clock.ts";
 import { ClientState, type ClientV2 } from "./client_v2.ts";
-import { DeflateConn, SnappyConn } from "./compression.ts";
+import { DeflateConn, SnappyConn } from "../internal/compression.ts";
 import { decodeIdentify, type IdentifyData } from "./identify.ts";
 import type { Nsqd } from "./nsqd.ts";
 import type { Topic } from "./topic.ts";

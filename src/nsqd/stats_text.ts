@@ -6,7 +6,7 @@ import { formatDuration } from "../protocol/go_duration.ts";
 import type { Nsqd } from "./nsqd.ts";
 import { resultToString as latencyText } from "./quantile.ts";
 import type { ChannelStats, ClientStats, Stats, TopicStats } from "./stats.ts";
-import { versionString } from "./version.ts";
+import { versionString } from "../internal/version.ts";
 
 /** Renders stats as upstream's text page. */
 export function statsText(nsqd: Nsqd, stats: Stats, memory: Record<string, number> | null): string {

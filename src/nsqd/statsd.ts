@@ -5,7 +5,7 @@
  * interval minus one second.
  */
 import type { NetAddr, UdpSender } from "../platform/types.ts";
-import { parseHostPort } from "./address.ts";
+import { parseHostPort } from "../internal/address.ts";
 import type { Nsqd } from "./nsqd.ts";
 import { getStats, memoryStats, type Stats } from "./stats.ts";
 

@@ -9,10 +9,10 @@
  * Go's escapes; objects that are Go maps upstream have their keys in sorted order.
  */
 import { type Context, Hono } from "hono";
-import { PROMETHEUS_CONTENT_TYPE } from "../nsqd/metrics.ts";
-import { HttpError, installErrorHandlers, parseQuery, plainText, route, v1 } from "../nsqd/http_api.ts";
-import { httpAuthorizerFor, nsqlookupdAccess } from "../nsqd/http_auth.ts";
-import { NSQ_VERSION } from "../nsqd/version.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../internal/prometheus.ts";
+import { HttpError, installErrorHandlers, parseQuery, plainText, route, v1 } from "../internal/http_api.ts";
+import { httpAuthorizerFor, nsqlookupdAccess } from "../internal/http_auth.ts";
+import { NSQ_VERSION } from "../internal/version.ts";
 import type { NetAddr } from "../platform/types.ts";
 import { formatDuration } from "../protocol/go_duration.ts";
 import { goJson, type GoJsonValue } from "../protocol/go_json.ts";

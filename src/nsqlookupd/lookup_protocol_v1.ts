@@ -15,7 +15,7 @@ import { formatDuration } from "../protocol/go_duration.ts";
 import { goJson } from "../protocol/go_json.ts";
 import { writeUint32 } from "../protocol/message.ts";
 import { isEphemeral, isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import { NSQ_VERSION } from "../nsqd/version.ts";
+import { NSQ_VERSION } from "../internal/version.ts";
 import { decodeIdentifyBody } from "./identify.ts";
 import type { Nsqlookupd } from "./nsqlookupd.ts";
 import { Category, type PeerInfo, Producer, type Registration, unixNanos } from "./registration_db.ts";

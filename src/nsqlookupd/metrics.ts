@@ -3,7 +3,7 @@
  * (version 0.0.4, the same style as nsqd's `/metrics`), so a cluster's discovery state can be
  * scraped without polling `/nodes` and `/topics`. Not in upstream.
  */
-import { Exposition } from "../nsqd/prometheus.ts";
+import { Exposition } from "../internal/prometheus.ts";
 import type { Nsqlookupd } from "./nsqlookupd.ts";
 import { Category, filterByActive, type Producer, unixNanos } from "./registration_db.ts";
 

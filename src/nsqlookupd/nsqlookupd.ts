@@ -3,10 +3,10 @@
  * nsqds register with, and the HTTP listener consumers and nsqadmin query. Everything
  * runtime-specific comes in through the `Platform`, so several daemons can share one process.
  */
-import { formatListenAddr, parseHostPort } from "../nsqd/address.ts";
-import { validateHttpAuth } from "../nsqd/http_auth.ts";
-import { Logger } from "../nsqd/logger.ts";
-import { NSQ_VERSION, versionString } from "../nsqd/version.ts";
+import { formatListenAddr, parseHostPort } from "../internal/address.ts";
+import { validateHttpAuth } from "../internal/http_auth.ts";
+import { Logger } from "../internal/logger.ts";
+import { NSQ_VERSION, versionString } from "../internal/version.ts";
 import { readFileSync } from "node:fs";
 import type { Conn, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
 import { createLookupHttpApp } from "./http.ts";

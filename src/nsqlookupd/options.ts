@@ -3,7 +3,7 @@
  * `apps/nsqlookupd/options.go`): one table gives each option its flag, config-file key, kind and
  * usage text. Durations are held in milliseconds.
  */
-import { LogLevel } from "../nsqd/logger.ts";
+import { LogLevel } from "../internal/logger.ts";
 
 /** nsqlookupd's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqlookupdOptions {
@@ -21,7 +21,7 @@ export interface NsqlookupdOptions {
   inactiveProducerTimeout: number;
   /** How long `/topic/tombstone` hides a producer from `/lookup`. */
   tombstoneLifetime: number;
-  /** `--http-auth` (beyond upstream): `""` (none), `auth-server` or `token-file`; see src/nsqd/http_auth.ts. */
+  /** `--http-auth` (beyond upstream): `""` (none), `auth-server` or `token-file`; see src/internal/http_auth.ts. */
   httpAuth: string;
   /** `--http-auth-token-file`: JSON file of tokens and their grants. */
   httpAuthTokenFile: string;

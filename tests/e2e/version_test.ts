@@ -10,7 +10,7 @@
  * - the `User-Agent` nsqd sends to auth servers and to nsqlookupd's `/channels`.
  */
 import assert from "node:assert/strict";
-import { BINARY_VERSION, NSQ_VERSION, RELEASE_VERSION } from "../../src/nsqd/version.ts";
+import { BINARY_VERSION, NSQ_VERSION, RELEASE_VERSION } from "../../src/internal/version.ts";
 import { grant, startAuthServer } from "./auth_server.ts";
 import {
   commandFor,

@@ -8,7 +8,7 @@ import {
   parseAuthResponse,
   queryAuthd,
   re2ToRegExp,
-} from "../../src/nsqd/auth.ts";
+} from "../../src/internal/auth.ts";
 import { deadAddress, grant, startAuthServer, untilAborted } from "../e2e/auth_server.ts";
 
 const REQ: AuthRequest = { remoteIp: "127.0.0.1", tls: false, secret: "s3cret", commonName: "" };

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskQueue } from "../../src/nsqd/disk_queue.ts";
 import { createHttpApp } from "../../src/nsqd/http.ts";
-import { LogLevel } from "../../src/nsqd/logger.ts";
+import { LogLevel } from "../../src/internal/logger.ts";
 import { Nsqd } from "../../src/nsqd/nsqd.ts";
 import { defaultNsqdOptions, type NsqdOptions } from "../../src/nsqd/options.ts";
 import { ProtocolV2 } from "../../src/nsqd/protocol_v2.ts";

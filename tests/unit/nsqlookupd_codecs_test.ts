@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parseNsqlookupdArgs } from "../../src/cli/nsqlookupd_options.ts";
 import { ConfigError } from "../../src/cli/config_file.ts";
 import { FlagError } from "../../src/cli/flags.ts";
-import { LogLevel } from "../../src/nsqd/logger.ts";
+import { LogLevel } from "../../src/internal/logger.ts";
 import { createLookupHttpApp } from "../../src/nsqlookupd/http.ts";
 import { decodeIdentifyBody } from "../../src/nsqlookupd/identify.ts";
 import { trimGoSpace } from "../../src/nsqlookupd/lookup_protocol_v1.ts";

@@ -6,7 +6,7 @@ import {
   RELEASE_VERSION,
   userAgent,
   versionString,
-} from "../../src/nsqd/version.ts";
+} from "../../src/internal/version.ts";
 
 // The pattern client harnesses (gnsq) apply to `--version`: see tests/e2e/version_test.ts.
 const VERSION_LINE = /^(nsqd|nsqlookupd) v(\d+\.\d+\.\d+)(-[a-z0-9.]+)? \(built w\/([a-z0-9.-]+)\)$/;
