@@ -9,14 +9,14 @@
 import { type Message, messageId, messageTimestamp } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
-import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
+import { type BackendQueue, DummyBackend } from "./diskqueue/backend_queue.ts";
 import { InFlightIndex } from "./in_flight_index.ts";
 import { DeadlineQueue, InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
 import { Quantile } from "./quantile.ts";
-import { DeferredTimes } from "./deferred_times.ts";
-import { type HeldMessage, UnackedLog } from "./unacked_log.ts";
+import { DeferredTimes } from "./diskqueue/deferred_times.ts";
+import { type HeldMessage, UnackedLog } from "./diskqueue/unacked_log.ts";
 
 /** A message whose put back on the disk queue failed (disk full) is tried again after this long. */
 const RETRY_MS = 1000;

@@ -18,7 +18,7 @@ import { nowNs } from "../protocol/message.ts";
 import { newMessage } from "./body_arena.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import { DiskBackend } from "./backend_queue.ts";
+import { DiskBackend } from "./diskqueue/backend_queue.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
 import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
 import { formatListenAddr, parseHostPort } from "../internal/address.ts";

@@ -6,7 +6,7 @@
 import { GuidFactory } from "../protocol/guid.ts";
 import { copyMessage, type Message, messageTimestamp } from "../protocol/message.ts";
 import { isEphemeral } from "../protocol/names.ts";
-import { type BackendQueue, DummyBackend } from "./backend_queue.ts";
+import { type BackendQueue, DummyBackend } from "./diskqueue/backend_queue.ts";
 import { Channel, type ChannelContext } from "./channel.ts";
 import { DrainingError } from "./drain.ts";
 import { MessageQueue } from "./message_queue.ts";

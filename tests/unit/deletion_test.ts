@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DiskQueue } from "../../src/nsqd/disk_queue.ts";
+import { DiskQueue } from "../../src/nsqd/diskqueue/disk_queue.ts";
 import { createHttpApp } from "../../src/nsqd/http.ts";
 import { LogLevel } from "../../src/internal/logger.ts";
 import { Nsqd } from "../../src/nsqd/nsqd.ts";

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { DiskQueue, type DiskQueueOptions } from "../../src/nsqd/disk_queue.ts";
+import { DiskQueue, type DiskQueueOptions } from "../../src/nsqd/diskqueue/disk_queue.ts";
 import { fill, mountTmpfs, unmount } from "../tmpfs.ts";
 
 // ---- an independent reader/writer of go-diskqueue v1.1.0 files, written from the spec ----

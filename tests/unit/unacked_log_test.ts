@@ -9,7 +9,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { type HeldMessage, UnackedLog, type UnackedLogOptions } from "../../src/nsqd/unacked_log.ts";
+import {
+  type HeldMessage,
+  UnackedLog,
+  type UnackedLogOptions,
+} from "../../src/nsqd/diskqueue/unacked_log.ts";
 import { createMessage, type Message, messageBody, messageId } from "../../src/protocol/message.ts";
 import { fill, mountTmpfs, unmount } from "../tmpfs.ts";
 

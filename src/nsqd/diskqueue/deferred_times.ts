@@ -18,7 +18,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { type Message, messageIdFromBytes, MSG_ID_LENGTH } from "../protocol/message.ts";
+import { type Message, messageIdFromBytes, MSG_ID_LENGTH } from "../../protocol/message.ts";
 
 const RECORD = MSG_ID_LENGTH + 8;
 

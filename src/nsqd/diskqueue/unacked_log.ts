@@ -36,7 +36,7 @@ import {
   messageIdFromBytes,
   MSG_ID_LENGTH,
   readInt32,
-} from "../protocol/message.ts";
+} from "../../protocol/message.ts";
 
 /** A message read back from the log, with its due time (ms since the epoch; 0 = it was in flight). */
 export interface HeldMessage {

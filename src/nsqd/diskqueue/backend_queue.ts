@@ -12,12 +12,12 @@ import {
   MESSAGE_HEADER_LENGTH,
   MSG_ID_LENGTH,
   readInt32,
-} from "../protocol/message.ts";
-import { copyBytes } from "../protocol/bytes.ts";
-import { BodyArena } from "./body_arena.ts";
+} from "../../protocol/message.ts";
+import { copyBytes } from "../../protocol/bytes.ts";
+import { BodyArena } from "../body_arena.ts";
 import { DiskQueue, type ReadMark } from "./disk_queue.ts";
-import type { Logger } from "../internal/logger.ts";
-import type { NsqdOptions } from "./options.ts";
+import type { Logger } from "../../internal/logger.ts";
+import type { NsqdOptions } from "../options.ts";
 
 export interface BackendQueue {
   /** Stores a message; throws when it cannot (the caller reports it as a health error). */
