@@ -14,7 +14,7 @@ import { InFlightIndex } from "./in_flight_index.ts";
 import { DeadlineQueue, InFlightQueue } from "./in_flight_queue.ts";
 import { MessageQueue } from "./message_queue.ts";
 import type { NsqdOptions } from "./options.ts";
-import { Quantile } from "./quantile.ts";
+import { Quantile } from "./stats/quantile.ts";
 import { DeferredTimes } from "./diskqueue/deferred_times.ts";
 import { type HeldMessage, UnackedLog } from "./diskqueue/unacked_log.ts";
 

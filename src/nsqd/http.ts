@@ -12,8 +12,8 @@ import type { Channel } from "./channel.ts";
 import { configOptionValue } from "./config_values.ts";
 import { DrainingError } from "./drain.ts";
 import { type LogLevel, parseLogLevel } from "../internal/logger.ts";
-import { statsText } from "./stats_text.ts";
-import { prometheusText } from "./metrics.ts";
+import { statsText } from "./stats/stats_text.ts";
+import { prometheusText } from "./stats/metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../internal/prometheus.ts";
 import {
   HttpError,
@@ -27,7 +27,7 @@ import {
 } from "../internal/http_api.ts";
 import { allows, httpAuthorizerFor, nsqdAccess, requestGrant } from "../internal/http_auth.ts";
 import type { Nsqd } from "./nsqd.ts";
-import { getStats, memoryStats } from "./stats.ts";
+import { getStats, memoryStats } from "./stats/stats.ts";
 import type { Topic } from "./topic.ts";
 import { RELEASE_VERSION } from "../internal/version.ts";
 

@@ -29,8 +29,8 @@ import { createHttpApp } from "./http.ts";
 import { Logger } from "../internal/logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
 import { ProtocolV2 } from "./protocol_v2.ts";
-import { getStats, type Stats } from "./stats.ts";
-import { StatsdLoop } from "./statsd.ts";
+import { getStats, type Stats } from "./stats/stats.ts";
+import { StatsdLoop } from "./stats/statsd.ts";
 import { Topic, type TopicContext } from "./topic.ts";
 import { NSQ_VERSION, versionString } from "../internal/version.ts";
 

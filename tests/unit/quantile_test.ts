@@ -9,7 +9,7 @@ import {
   resultToString,
   STREAM_BUFFER_SIZE,
   TargetedStream,
-} from "../../src/nsqd/quantile.ts";
+} from "../../src/nsqd/stats/quantile.ts";
 
 const TARGETS = [0.5, 0.95, 0.99, 1.0];
 const MS = 1e6; // nanoseconds per millisecond

@@ -2,12 +2,12 @@
  * The figures behind `/stats` (nsq `nsqd/stats.go`, shared/nsq-reference.md §2.4), with upstream's
  * JSON key names, order and null-vs-[] rules.
  */
-import { authStats } from "../internal/auth.ts";
-import type { Channel } from "./channel.ts";
-import type { ClientV2 } from "./client_v2.ts";
-import type { Nsqd } from "./nsqd.ts";
+import { authStats } from "../../internal/auth.ts";
+import type { Channel } from "../channel.ts";
+import type { ClientV2 } from "../client_v2.ts";
+import type { Nsqd } from "../nsqd.ts";
 import { mergeQuantiles, resultOf } from "./quantile.ts";
-import type { Topic } from "./topic.ts";
+import type { Topic } from "../topic.ts";
 
 export interface ClientStats {
   client_id: string;

@@ -2,11 +2,11 @@
  * The text format of `/stats` (nsq `nsqd/http.go` `printStats`, shared/nsq-reference.md §2.4):
  * what `curl host:4151/stats` shows an operator.
  */
-import { formatDuration } from "../protocol/go_duration.ts";
-import type { Nsqd } from "./nsqd.ts";
+import { formatDuration } from "../../protocol/go_duration.ts";
+import type { Nsqd } from "../nsqd.ts";
 import { resultToString as latencyText } from "./quantile.ts";
 import type { ChannelStats, ClientStats, Stats, TopicStats } from "./stats.ts";
-import { versionString } from "../internal/version.ts";
+import { versionString } from "../../internal/version.ts";
 
 /** Renders stats as upstream's text page. */
 export function statsText(nsqd: Nsqd, stats: Stats, memory: Record<string, number> | null): string {

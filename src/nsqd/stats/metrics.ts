@@ -2,8 +2,8 @@
  * `GET /metrics`: the figures of /stats in Prometheus' text exposition format (version 0.0.4), so a
  * Prometheus server can scrape nsqd directly (what upstream users asked for in nsq issue #732).
  */
-import type { Nsqd } from "./nsqd.ts";
-import { Exposition } from "../internal/prometheus.ts";
+import type { Nsqd } from "../nsqd.ts";
+import { Exposition } from "../../internal/prometheus.ts";
 import { getStats } from "./stats.ts";
 
 /** Renders every metric of one nsqd. Samples of a metric family are emitted together. */

@@ -4,9 +4,9 @@
  * packets of at most `--statsd-udp-packet-size` bytes (whole lines only) and spread over the
  * interval minus one second.
  */
-import type { NetAddr, UdpSender } from "../platform/types.ts";
-import { parseHostPort } from "../internal/address.ts";
-import type { Nsqd } from "./nsqd.ts";
+import type { NetAddr, UdpSender } from "../../platform/types.ts";
+import { parseHostPort } from "../../internal/address.ts";
+import type { Nsqd } from "../nsqd.ts";
 import { getStats, memoryStats, type Stats } from "./stats.ts";
 
 /** `statsd.HostKey` of `broadcast_address:broadcast_http_port`, put in place of `%s`, ending in `.`. */
