@@ -25,7 +25,7 @@ import { formatListenAddr, parseHostPort } from "../internal/address.ts";
 import type { Channel } from "./channel.ts";
 import { type ClientContext, ClientV2 } from "./client_v2.ts";
 import { DrainingError, drainState } from "./drain.ts";
-import { createHttpApp } from "./http.ts";
+import { createHttpApp } from "./http/http.ts";
 import { Logger } from "../internal/logger.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
 import { ProtocolV2 } from "./protocol_v2.ts";

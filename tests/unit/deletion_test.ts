@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiskQueue } from "../../src/nsqd/diskqueue/disk_queue.ts";
-import { createHttpApp } from "../../src/nsqd/http.ts";
+import { createHttpApp } from "../../src/nsqd/http/http.ts";
 import { LogLevel } from "../../src/internal/logger.ts";
 import { Nsqd } from "../../src/nsqd/nsqd.ts";
 import { defaultNsqdOptions, type NsqdOptions } from "../../src/nsqd/options.ts";

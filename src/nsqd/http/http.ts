@@ -3,18 +3,18 @@
  * platform's HTTP server. This slice has /ping, /info, /pub, /mpub and /stats.
  */
 import { type Context, Hono } from "hono";
-import { type Message, nowNs, readInt32, tsHiOf, tsLoOf } from "../protocol/message.ts";
-import { BodyArena, newMessage } from "./body_arena.ts";
-import { parseDuration } from "../protocol/go_duration.ts";
-import { smallInt } from "./clock.ts";
-import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import type { Channel } from "./channel.ts";
+import { type Message, nowNs, readInt32, tsHiOf, tsLoOf } from "../../protocol/message.ts";
+import { BodyArena, newMessage } from "../body_arena.ts";
+import { parseDuration } from "../../protocol/go_duration.ts";
+import { smallInt } from "../clock.ts";
+import { isValidChannelName, isValidTopicName } from "../../protocol/names.ts";
+import type { Channel } from "../channel.ts";
 import { configOptionValue } from "./config_values.ts";
-import { DrainingError } from "./drain.ts";
-import { type LogLevel, parseLogLevel } from "../internal/logger.ts";
-import { statsText } from "./stats/stats_text.ts";
-import { prometheusText } from "./stats/metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "../internal/prometheus.ts";
+import { DrainingError } from "../drain.ts";
+import { type LogLevel, parseLogLevel } from "../../internal/logger.ts";
+import { statsText } from "../stats/stats_text.ts";
+import { prometheusText } from "../stats/metrics.ts";
+import { PROMETHEUS_CONTENT_TYPE } from "../../internal/prometheus.ts";
 import {
   HttpError,
   installErrorHandlers,
@@ -24,12 +24,12 @@ import {
   readBodyLimited,
   route,
   v1,
-} from "../internal/http_api.ts";
-import { allows, httpAuthorizerFor, nsqdAccess, requestGrant } from "../internal/http_auth.ts";
-import type { Nsqd } from "./nsqd.ts";
-import { getStats, memoryStats } from "./stats/stats.ts";
-import type { Topic } from "./topic.ts";
-import { RELEASE_VERSION } from "../internal/version.ts";
+} from "../../internal/http_api.ts";
+import { allows, httpAuthorizerFor, nsqdAccess, requestGrant } from "../../internal/http_auth.ts";
+import type { Nsqd } from "../nsqd.ts";
+import { getStats, memoryStats } from "../stats/stats.ts";
+import type { Topic } from "../topic.ts";
+import { RELEASE_VERSION } from "../../internal/version.ts";
 
 /** Builds the Hono app of one nsqd. */
 export function createHttpApp(nsqd: Nsqd): Hono {

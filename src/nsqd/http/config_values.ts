@@ -3,7 +3,7 @@
  * shared/nsq-reference.md §2.6): durations in nanoseconds, `log_level` and `tls_required` as
  * integers, `tls_min_version` as the uint16 TLS version number.
  */
-import { configKey, NSQD_OPTION_SPECS, type NsqdOptions } from "./options.ts";
+import { configKey, NSQD_OPTION_SPECS, type NsqdOptions } from "../options.ts";
 
 const TLS_REQUIRED: Record<string, number> = { false: 0, "tcp-https": 1, true: 2 };
 const TLS_VERSIONS: Record<string, number> = {
