@@ -22,7 +22,7 @@ async function html(admin: NsqadminProcess, path: string, user?: string): Promis
   assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
   const text = await res.text();
   assert.ok(text.startsWith("<!DOCTYPE html><html"), text.slice(0, 80));
-  assert.ok(!/<(script|link|img)[^>]+(src|href)=/.test(text), "no external assets");
+  assert.ok(!/<(script|link|img)[^>]+(src|href)="(?!data:)/.test(text), "no external assets");
   return text;
 }
 
@@ -30,7 +30,8 @@ async function html(admin: NsqadminProcess, path: string, user?: string): Promis
 function rows(page: string, cls: string): string[] {
   const table = page.match(new RegExp(`<table class="${cls}">(.*?)</table>`))?.[1] ?? "";
   return [...table.matchAll(/<tr[^>]*>(.*?)<\/tr>/g)].map((m) =>
-    [...m[1].matchAll(/<t[dh]>(.*?)<\/t[dh]>/g)].map((c) => c[1].replace(/<[^>]+>/g, "")).join("|")
+    [...m[1].matchAll(/<t[dh][^>]*>(.*?)<\/t[dh]>/g)]
+      .map((c) => c[1].replace(/<button.*?<\/button>/g, "").replace(/<[^>]+>/g, "")).join("|")
   );
 }
 
@@ -81,31 +82,39 @@ for (const runtime of runtimesFor("nsqadmin")) {
 
             const list = await html(a, "/admin/");
             assert.match(list, /<h2>Topics<\/h2>/);
+            const topicsTable = list.match(/<table class="topics">.*?<\/table>/)?.[0] ?? "";
             assert.deepEqual(
-              [...list.matchAll(/<a href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]),
-              [["/admin/", "Streams"], ["/admin/topics/orders", "orders"], ["/admin/topics/zeta", "zeta"]],
+              [...topicsTable.matchAll(/<a href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]),
+              [["/admin/topics/orders", "orders"], ["/admin/topics/zeta", "zeta"]],
             );
+            assert.deepEqual(rows(list, "topics").slice(1).map((r) => r.split("|").slice(0, 5).join("|")), [
+              "orders|0|5|1|2",
+              "zeta|1|1|0|1",
+            ]);
+            for (const nav of ["Streams", "Nodes", "Counter", "Lookup"]) {
+              assert.ok(list.includes(`>${nav}</a>`), nav);
+            }
 
             const topic = await html(a, "/admin/topics/orders", "alice");
             assert.match(topic, /<h2>Topic: orders<\/h2>/);
             const addr = (n: NsqdProcess) => `127.0.0.1:${n.httpPort}`;
             const nodeRows = rows(topic, "topic-nodes");
-            assert.equal(nodeRows[0], "NSQd Host|Depth|Memory + Disk|Messages|Channels");
+            assert.equal(nodeRows[0], "NSQd Host|Depth|Memory + Disk|In-Flight|Deferred|Messages|Channels");
             assert.deepEqual(
               nodeRows.slice(1, 3).sort(),
               [
-                `${addr(n1)}|0|0 + 0|3|1`,
-                `${addr(n2)}|0|0 + 0|2|1`,
+                `${addr(n1)}|0|0 + 0|0|0|3|1`,
+                `${addr(n2)}|0|0 + 0|0|0|2|1`,
               ].sort(),
             );
-            assert.equal(nodeRows[3], "Total|0|0 + 0|5|1");
+            assert.equal(nodeRows[3], "Total|0|0 + 0|0|0|5|1");
             assert.deepEqual(rows(topic, "channels").slice(1), ["archive|5|5 + 0|0|0|0|0|5|0"]);
             for (const label of ["Empty Queue", "Pause Topic", "Delete Topic"]) {
               assert.ok(topic.includes(label), label);
             }
 
             const asBob = await html(a, "/admin/topics/orders", "bob");
-            assert.ok(!asBob.includes("<button"), "no action buttons for a non-admin");
+            assert.ok(!asBob.includes(" data-method="), "no action buttons for a non-admin");
             const missing = await html(a, "/admin/topics/nope");
             assert.match(missing, /No producers exist for this topic/);
           } finally {
