@@ -166,6 +166,15 @@ export async function queryAuthd(
   throw new Error(failure);
 }
 
+/** `text` with every occurrence of `secret` (as text, query-escaped or JSON-quoted) replaced by `REDACTED`. */
+function withoutSecret(text: string, secret: Uint8Array): string {
+  if (secret.length === 0) return text;
+  const plain = decoder.decode(secret);
+  const forms = new Set([plain, queryEscape(secret), JSON.stringify(plain).slice(1, -1)]);
+  for (const form of forms) if (form !== "") text = text.replaceAll(form, "REDACTED");
+  return text;
+}
+
 /** Replaces the value of every `secret=` query parameter in `text` with `REDACTED`. */
 export function redactSecret(text: string): string {
   return text.replace(/([?&]secret=)[^&\s"')]*/g, "$1REDACTED");
@@ -250,7 +259,8 @@ async function queryOne(address: string, opts: AuthOptions, req: AuthRequest, no
         continue;
       }
       const status = res.statusText ? `${res.status} ${res.statusText}` : `${res.status}`;
-      throw new Error(`got response ${status} ${goQuote(bytes)}`);
+      // The server's answer may quote the secret it refused: never log it.
+      throw new Error(`got response ${status} ${withoutSecret(goQuote(bytes), secret)}`);
     }
     return parseAuthResponse(decoder.decode(bytes), now());
   }

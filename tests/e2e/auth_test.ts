@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { deadAddress, grant, startAuthServer } from "./auth_server.ts";
-import { type NsqConn, runtimeTest, withNsqd } from "./harness.ts";
+import { type NsqConn, runtimeTest, testSecret, withNsqd } from "./harness.ts";
+
+// Secrets this file hands to nsqd: no log of the suite may contain them (harness.ts `testSecret`).
+testSecret("s3cret");
+testSecret("ttl-secret");
 
 const PUBLISH_T = { topic: "^t$", channels: [".*"], permissions: ["publish"] };
 const SUBSCRIBE_T_C = { topic: "^t$", channels: ["^c$"], permissions: ["subscribe"] };

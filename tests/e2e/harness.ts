@@ -146,6 +146,31 @@ export async function startNsqd(
 }
 
 /** A child process whose stderr lines are collected and can be waited for. */
+/**
+ * With `NSQ_TEST_LOG_DIR` set (`deno task ok` sets it), every child's output is kept there, and the secrets
+ * tests hand to nsqd are listed in its `secrets.txt`: `tests/logs_have_no_secrets.ts` then checks that
+ * no log of the whole suite contains one (issue 21).
+ */
+const LOG_DIR = Deno.env.get("NSQ_TEST_LOG_DIR");
+
+function keepLog(cmd: string[], pid: number, stderr: readonly string[], stdout: string): void {
+  if (LOG_DIR === undefined) return;
+  try {
+    Deno.mkdirSync(LOG_DIR, { recursive: true });
+    const name = cmd.map((c) => c.split("/").pop()).join("_").replace(/[^\w.-]+/g, "_").slice(0, 60);
+    Deno.writeTextFileSync(`${LOG_DIR}/${name}-${pid}.log`, `${stderr.join("\n")}\n${stdout}`);
+  } catch { /* best effort: the check reports a missing directory */ }
+}
+
+/** Marks `secret` as one that must never appear in a log (see `keepLog`); returns it. */
+export function testSecret(secret: string): string {
+  if (LOG_DIR !== undefined) {
+    Deno.mkdirSync(LOG_DIR, { recursive: true });
+    Deno.writeTextFileSync(`${LOG_DIR}/secrets.txt`, `${secret}\n`, { append: true });
+  }
+  return secret;
+}
+
 export class ChildProcess {
   readonly #child: Deno.ChildProcess;
   readonly #lines: string[] = [];
@@ -165,7 +190,10 @@ export class ChildProcess {
       this.stdout += line + "\n";
     });
     // Resolves once the process exited AND its output was read to the end.
-    this.status = Promise.all([this.#child.status, err, out]).then(([status]) => status);
+    this.status = Promise.all([this.#child.status, err, out]).then(([status]) => {
+      keepLog(cmd, this.#child.pid, this.#lines, this.stdout);
+      return status;
+    });
   }
 
   get pid(): number {

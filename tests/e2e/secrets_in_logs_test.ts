@@ -5,7 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { deadAddress, grant, startAuthServer } from "./auth_server.ts";
-import { runtimeTest, withNsqd } from "./harness.ts";
+import { runtimeTest, testSecret, withNsqd } from "./harness.ts";
+
+// Secrets this file hands to nsqd: no log of the suite may contain them (harness.ts `testSecret`).
+testSecret("good-Secret-7f3a9c");
+testSecret("bad-Secret-41d2e8");
 
 const GOOD = "good-Secret-7f3a9c";
 const BAD = "bad-Secret-41d2e8";
@@ -52,6 +56,7 @@ runtimeTest("no AUTH secret or HTTP token appears in the log or in /stats", asyn
       await refused.body?.cancel();
       await nsqd.proc.waitForLine(/HTTP: auth failed for POST \/pub/);
       await nsqd.proc.waitForLine(/AUTH failed failed to auth against/);
+      assertNoSecret(nsqd.proc.stderr, "the log (an auth server quoting the refused secret)");
       c.close();
     });
     // An auth server nobody answers at: fetch's own error quotes the URL (and so the GET query).
