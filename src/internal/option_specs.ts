@@ -1,7 +1,9 @@
 /**
  * Flag-table rows more than one daemon has (nsqd, nsqlookupd, nsqadmin): each program's table
- * (`src/<program>/options.ts`) spreads them in at upstream's place, so a flag reads the same in all.
+ * (`src/<program>/options.ts`) spreads them in at upstream's place, so a flag reads the same in all;
+ * and `TLS_MIN_VERSIONS`, what `--tls-min-version` means to nsqd and nsqlookupd alike.
  */
+import type { TlsServerConfig } from "../platform/types.ts";
 
 /** `--log-level`, `--log-prefix` and the deprecated `--verbose` (accepted, no effect). */
 export const LOG_OPTION_SPECS = [
@@ -58,3 +60,11 @@ export function tlsFileOptionSpecs<U extends string>(certUsage: U) {
     },
   ] as const;
 }
+
+/** `--tls-min-version`'s values as the TLS layer's minimum versions (nsqd and nsqlookupd). */
+export const TLS_MIN_VERSIONS: Readonly<Record<string, TlsServerConfig["minVersion"]>> = {
+  "tls1.0": "TLSv1",
+  "tls1.1": "TLSv1.1",
+  "tls1.2": "TLSv1.2",
+  "tls1.3": "TLSv1.3",
+};
