@@ -25,6 +25,7 @@ import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { ConsumerMessage } from "../client/message.ts";
 import type { Logger } from "../internal/logger.ts";
+import { concatBytes } from "../protocol/bytes.ts";
 import { strftime } from "./strftime.ts";
 
 /** How the files of a topic are named, written and rotated. */
@@ -149,7 +150,7 @@ export class FileLogger {
   sync(): void {
     if (this.#fd === null) return;
     if (this.#pendingBytes > 0) {
-      const data = concat(this.#pending, this.#pendingBytes);
+      const data = concatBytes(this.#pending, this.#pendingBytes);
       this.#pending = [];
       this.#pendingBytes = 0;
       writeAll(this.#fd, gzipSync(data, { level: this.#o.gzipLevel }));
@@ -260,17 +261,6 @@ export class FileLogger {
 function writeAll(fd: number, bytes: Uint8Array): void {
   let off = 0;
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Makes a new directory entry durable (best effort: not every platform can fsync a directory). */

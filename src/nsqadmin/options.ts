@@ -4,6 +4,7 @@
  * text. Durations are held in milliseconds; `validateNsqadminOptions` makes upstream's startup checks.
  */
 import { LogLevel } from "../internal/logger.ts";
+import { LOG_OPTION_SPECS } from "../internal/option_specs.ts";
 
 /** nsqadmin's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqadminOptions {
@@ -69,14 +70,7 @@ export interface NsqadminOptionSpec {
 
 /** Every nsqadmin flag but `--config` and `--version`, in upstream's order. */
 export const NSQADMIN_OPTION_SPECS: readonly NsqadminOptionSpec[] = [
-  {
-    flag: "log-level",
-    key: "logLevel",
-    kind: "loglevel",
-    usage: "set log verbosity: debug, info, warn, error, or fatal",
-  },
-  { flag: "log-prefix", key: "logPrefix", kind: "string", usage: "log message prefix" },
-  { flag: "verbose", key: null, kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
+  ...LOG_OPTION_SPECS,
   {
     flag: "http-address",
     key: "httpAddress",

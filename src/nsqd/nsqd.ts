@@ -27,6 +27,7 @@ import { type ClientContext, ClientV2 } from "./client_v2.ts";
 import { DrainingError, drainState } from "./drain.ts";
 import { createHttpApp } from "./http/http.ts";
 import { Logger } from "../internal/logger.ts";
+import { TLS_MIN_VERSIONS } from "../internal/option_specs.ts";
 import { type NsqdOptions, validateNsqdOptions } from "./options.ts";
 import { ProtocolV2 } from "./protocol_v2.ts";
 import { getStats, type Stats } from "./stats/stats.ts";
@@ -624,13 +625,6 @@ async function listening(addr: string, bind: () => Promise<Listener>): Promise<L
     throw new Error(`listen (${addr}) failed - listen tcp ${addr}: ${why}`);
   }
 }
-
-const TLS_MIN_VERSIONS: Record<string, TlsServerConfig["minVersion"]> = {
-  "tls1.0": "TLSv1",
-  "tls1.1": "TLSv1.1",
-  "tls1.2": "TLSv1.2",
-  "tls1.3": "TLSv1.3",
-};
 
 /** `--lookupd-tls*`: how nsqd dials its lookupds (null: plain, upstream's behaviour). Files read now. */
 function loadLookupdTlsConfig(o: NsqdOptions): TlsClientConfig | null {

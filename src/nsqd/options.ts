@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { validateHttpAuth } from "../internal/http_auth.ts";
+import { HTTP_AUTH_OPTION_SPECS, LOG_OPTION_SPECS, tlsFileOptionSpecs } from "../internal/option_specs.ts";
 import { LogLevel } from "../internal/logger.ts";
 
 /** nsqd's options: its flags in camelCase, durations in milliseconds. */
@@ -172,14 +173,7 @@ export interface OptionSpec {
 
 /** Every nsqd flag, in upstream's order. `key: null` = accepted but has no option (deprecated). */
 export const NSQD_OPTION_SPECS: OptionSpec[] = [
-  {
-    flag: "log-level",
-    key: "logLevel",
-    kind: "loglevel",
-    usage: "set log verbosity: debug, info, warn, error, or fatal",
-  },
-  { flag: "log-prefix", key: "logPrefix", kind: "string", usage: "log message prefix" },
-  { flag: "verbose", key: null, kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
+  ...LOG_OPTION_SPECS,
   {
     flag: "node-id",
     key: "nodeId",
@@ -419,20 +413,7 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     usage:
       "calculate end to end latency quantiles for this duration of time (ie: 60s would only show quantile calculations from the past 60 seconds)",
   },
-  { flag: "tls-cert", key: "tlsCert", kind: "string", usage: "path to certificate file" },
-  { flag: "tls-key", key: "tlsKey", kind: "string", usage: "path to key file" },
-  {
-    flag: "tls-client-auth-policy",
-    key: "tlsClientAuthPolicy",
-    kind: "string",
-    usage: "client certificate auth policy ('require' or 'require-verify')",
-  },
-  {
-    flag: "tls-root-ca-file",
-    key: "tlsRootCaFile",
-    kind: "string",
-    usage: "path to certificate authority file",
-  },
+  ...tlsFileOptionSpecs("path to certificate file"),
   {
     flag: "tls-required",
     key: "tlsRequired",
@@ -506,26 +487,7 @@ export const NSQD_OPTION_SPECS: OptionSpec[] = [
     kind: "duration",
     usage: "drop (and count as expired) messages older than this instead of delivering them (0 = off)",
   },
-  // Beyond upstream v1.3.0: an authorized HTTP API (nsq issues #1183, #1426).
-  {
-    flag: "http-auth",
-    key: "httpAuth",
-    kind: "string",
-    usage: "authorize HTTP API requests (Bearer token): auth-server (--auth-http-address) or token-file",
-  },
-  {
-    flag: "http-auth-token-file",
-    key: "httpAuthTokenFile",
-    kind: "string",
-    usage: "with --http-auth=token-file: JSON file of tokens and their grants",
-  },
-  {
-    flag: "http-auth-open",
-    key: "httpAuthOpen",
-    kind: "strings",
-    usage:
-      "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
-  },
+  ...HTTP_AUTH_OPTION_SPECS,
   // Beyond upstream v1.3.0: TLS between nsqd and nsqlookupd (nsq issue #876).
   { flag: "lookupd-tls", key: "lookupdTls", kind: "bool", usage: "dial nsqlookupd over TLS" },
   {

@@ -10,6 +10,7 @@
  */
 import type { Conn, NetAddr, SocketEvents } from "../platform/types.ts";
 import { CommandParser, type CommandSink } from "../protocol/command_parser.ts";
+import { concatBytes } from "../protocol/bytes.ts";
 import { ClientError, ErrorCode } from "../protocol/errors.ts";
 import { formatDuration } from "../protocol/go_duration.ts";
 import { goJson } from "../protocol/go_json.ts";
@@ -188,7 +189,7 @@ export class LookupProtocolV1 implements SocketEvents, CommandSink {
     const out = this.#out;
     this.#out = null;
     if (out === null || out.length === 0) return;
-    this.#conn.write(out.length === 1 ? out[0] : concat(out));
+    this.#conn.write(out.length === 1 ? out[0] : concatBytes(out));
   }
 
   #handleError(err: unknown): void {
@@ -445,16 +446,4 @@ function ascii(s: string): Uint8Array {
 /** A byte string (latin1) as the UTF-8 text Go's log would print. */
 function printable(s: string): string {
   return /[\x80-\xff]/.test(s) ? new TextDecoder().decode(latin1Bytes(s)) : s;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

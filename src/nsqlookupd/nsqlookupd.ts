@@ -6,6 +6,7 @@
 import { formatListenAddr, parseHostPort } from "../internal/address.ts";
 import { validateHttpAuth } from "../internal/http_auth.ts";
 import { Logger } from "../internal/logger.ts";
+import { TLS_MIN_VERSIONS } from "../internal/option_specs.ts";
 import { NSQ_VERSION, versionString } from "../internal/version.ts";
 import { readFileSync } from "node:fs";
 import type { Conn, Listener, NetAddr, Platform, TlsServerConfig } from "../platform/types.ts";
@@ -155,13 +156,6 @@ export class Nsqlookupd {
     this.#clients.delete(client);
   }
 }
-
-const TLS_MIN_VERSIONS: Record<string, TlsServerConfig["minVersion"]> = {
-  "tls1.0": "TLSv1",
-  "tls1.1": "TLSv1.1",
-  "tls1.2": "TLSv1.2",
-  "tls1.3": "TLSv1.3",
-};
 
 /** `--tls-*`: none without cert and key; files read now (an error stops startup). */
 function loadTlsConfig(o: NsqlookupdOptions): TlsServerConfig | null {

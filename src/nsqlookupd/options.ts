@@ -4,6 +4,7 @@
  * usage text. Durations are held in milliseconds.
  */
 import { LogLevel } from "../internal/logger.ts";
+import { HTTP_AUTH_OPTION_SPECS, LOG_OPTION_SPECS, tlsFileOptionSpecs } from "../internal/option_specs.ts";
 
 /** nsqlookupd's options: its flags in camelCase, durations in milliseconds. */
 export interface NsqlookupdOptions {
@@ -55,15 +56,7 @@ export interface NsqlookupdOptionSpec {
 
 /** Every nsqlookupd flag but `--config` and `--version`, in upstream's order. */
 export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
-  {
-    flag: "log-level",
-    key: "logLevel",
-    kind: "loglevel",
-    usage: "set log verbosity: debug, info, warn, error, or fatal",
-  },
-  { flag: "log-prefix", key: "logPrefix", kind: "string", usage: "log message prefix" },
-  // Deprecated and not an option upstream (no config key), but scripts still pass it.
-  { flag: "verbose", key: null, kind: "bool", usage: "[deprecated] has no effect, use --log-level" },
+  ...LOG_OPTION_SPECS,
   {
     flag: "tcp-address",
     key: "tcpAddress",
@@ -94,26 +87,7 @@ export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
     kind: "duration",
     usage: "duration of time a producer will remain tombstoned if registration remains",
   },
-  // Beyond upstream v1.3.0: an authorized HTTP API (nsq issues #1183, #1426).
-  {
-    flag: "http-auth",
-    key: "httpAuth",
-    kind: "string",
-    usage: "authorize HTTP API requests (Bearer token): auth-server (--auth-http-address) or token-file",
-  },
-  {
-    flag: "http-auth-token-file",
-    key: "httpAuthTokenFile",
-    kind: "string",
-    usage: "with --http-auth=token-file: JSON file of tokens and their grants",
-  },
-  {
-    flag: "http-auth-open",
-    key: "httpAuthOpen",
-    kind: "strings",
-    usage:
-      "with --http-auth: paths whose GET needs no token (may be given multiple times or comma separated)",
-  },
+  ...HTTP_AUTH_OPTION_SPECS,
   {
     flag: "auth-http-address",
     key: "authHttpAddresses",
@@ -128,25 +102,7 @@ export const NSQLOOKUPD_OPTION_SPECS: readonly NsqlookupdOptionSpec[] = [
     usage: "HTTP method to use for auth server requests (get or post)",
   },
   // Beyond upstream v1.3.0: TLS between nsqd and nsqlookupd (nsq issue #876).
-  {
-    flag: "tls-cert",
-    key: "tlsCert",
-    kind: "string",
-    usage: "path to certificate file: TLS on the TCP port, HTTPS on the HTTP port",
-  },
-  { flag: "tls-key", key: "tlsKey", kind: "string", usage: "path to key file" },
-  {
-    flag: "tls-client-auth-policy",
-    key: "tlsClientAuthPolicy",
-    kind: "string",
-    usage: "client certificate auth policy ('require' or 'require-verify')",
-  },
-  {
-    flag: "tls-root-ca-file",
-    key: "tlsRootCaFile",
-    kind: "string",
-    usage: "path to certificate authority file",
-  },
+  ...tlsFileOptionSpecs("path to certificate file: TLS on the TCP port, HTTPS on the HTTP port"),
   {
     flag: "tls-min-version",
     key: "tlsMinVersion",

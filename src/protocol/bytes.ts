@@ -37,3 +37,22 @@ export const copyImplementations: Record<string, CopyFn> = {
 
 /** Copies `src[start..end)` to `dst` at `at` (both must have room; no overlap). */
 export const copyBytes: CopyFn = "Bun" in globalThis ? viaBufferCopy : viaSubarray;
+
+/**
+ * `parts` joined into one array (`total`: their summed length, when the caller keeps it); a single
+ * part is returned as it is, not copied.
+ */
+export function concatBytes(parts: readonly Uint8Array[], total?: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  if (total === undefined) {
+    total = 0;
+    for (const p of parts) total += p.length;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -6,6 +6,7 @@
  * `FrameBuffer`): a connection gathers everything issued in one tick and hands it to the socket in
  * one write.
  */
+import { ByteBuffer } from "./byte_buffer.ts";
 import { writeUint32 } from "./message.ts";
 
 const encoder = new TextEncoder();
@@ -29,28 +30,11 @@ export type Body = Uint8Array | string;
  * console.log(new TextDecoder().decode(w.bytes().subarray(0, 11))); // "PUB events\n"
  * ```
  */
-export class CommandWriter {
-  #buf: Uint8Array;
-  #len = 0;
-
-  constructor(initialSize = 16 * 1024) {
-    this.#buf = new Uint8Array(initialSize);
-  }
-
-  /** Bytes written and not yet taken. */
-  get length(): number {
-    return this.#len;
-  }
-
-  /** A view of the buffered bytes, valid until the next write or reset. */
-  bytes(): Uint8Array {
-    return this.#buf.subarray(0, this.#len);
-  }
-
-  reset(): void {
-    this.#len = 0;
-    // Give back memory after a burst of large bodies.
-    if (this.#buf.length > 4 * 1024 * 1024) this.#buf = new Uint8Array(16 * 1024);
+export class CommandWriter extends ByteBuffer {
+  /** Forgets the buffered bytes, and gives back memory after a burst of large bodies. */
+  override reset(): void {
+    super.reset();
+    if (this.buf.length > 4 * 1024 * 1024) this.buf = new Uint8Array(16 * 1024);
   }
 
   /** A bare command line (`NOP`, `RDY 1`, `FIN <id>`, …); `\n` is appended. */
@@ -95,8 +79,8 @@ export class CommandWriter {
       line = encoder.encode(`PUB ${topic}\n`);
       pubLines.set(topic, line);
     }
-    const at = this.#reserve(line.length);
-    this.#buf.set(line, at);
+    const at = this.reserve(line.length);
+    this.buf.set(line, at);
     this.sizedBody(body);
   }
 
@@ -108,26 +92,26 @@ export class CommandWriter {
   /** `MPUB <topic>` with `[count]([size][body])*` as body. */
   mpub(topic: string, bodies: readonly Body[]): void {
     this.#ascii(`MPUB ${topic}\n`);
-    const sizeAt = this.#reserve(8);
-    writeUint32(this.#buf, sizeAt + 4, bodies.length);
-    const start = this.#len;
+    const sizeAt = this.reserve(8);
+    writeUint32(this.buf, sizeAt + 4, bodies.length);
+    const start = this.len;
     for (const body of bodies) this.sizedBody(body);
-    writeUint32(this.#buf, sizeAt, this.#len - start + 4);
+    writeUint32(this.buf, sizeAt, this.len - start + 4);
   }
 
   /** `MPUB <topic>` whose `count` bodies are already encoded as `([size][body])*` (see `sizedBody`). */
   mpubEncoded(topic: string, count: number, encodedBodies: Uint8Array): void {
     this.#ascii(`MPUB ${topic}\n`);
-    const at = this.#reserve(8 + encodedBodies.length);
-    writeUint32(this.#buf, at, encodedBodies.length + 4);
-    writeUint32(this.#buf, at + 4, count);
-    this.#buf.set(encodedBodies, at + 8);
+    const at = this.reserve(8 + encodedBodies.length);
+    writeUint32(this.buf, at, encodedBodies.length + 4);
+    writeUint32(this.buf, at + 4, count);
+    this.buf.set(encodedBodies, at + 8);
   }
 
   /** Appends bytes as they are (commands encoded elsewhere). */
   append(bytes: Uint8Array): void {
-    const at = this.#reserve(bytes.length);
-    this.#buf.set(bytes, at);
+    const at = this.reserve(bytes.length);
+    this.buf.set(bytes, at);
   }
 
   #withBody(line: string, body: Body): void {
@@ -138,58 +122,40 @@ export class CommandWriter {
 
   /** Appends `[4-byte size][bytes]` (one MPUB element); text is encoded in place (no intermediate array). */
   sizedBody(body: Body): void {
-    const sizeAt = this.#reserve(4);
+    const sizeAt = this.reserve(4);
     if (typeof body === "string") {
       const max = body.length * 3;
-      const at = this.#reserve(max);
-      const { written } = encoder.encodeInto(body, this.#buf.subarray(at, at + max));
-      this.#len = at + written;
-      writeUint32(this.#buf, sizeAt, written);
+      const at = this.reserve(max);
+      const { written } = encoder.encodeInto(body, this.buf.subarray(at, at + max));
+      this.len = at + written;
+      writeUint32(this.buf, sizeAt, written);
     } else {
-      const at = this.#reserve(body.length);
-      this.#buf.set(body, at);
-      writeUint32(this.#buf, sizeAt, body.length);
+      const at = this.reserve(body.length);
+      this.buf.set(body, at);
+      writeUint32(this.buf, sizeAt, body.length);
     }
   }
 
-  // `this.#buf` must be read after `#reserve()`, which may replace it: `this.#buf[this.#reserve(1)]`
-  // or `this.#buf.set(x, this.#reserve(n))` would write into the old buffer.
+  // `this.buf` must be read after `reserve()`, which may replace it: `this.buf[this.reserve(1)]`
+  // or `this.buf.set(x, this.reserve(n))` would write into the old buffer.
   #newline(): void {
-    const at = this.#reserve(1);
-    this.#buf[at] = 10;
+    const at = this.reserve(1);
+    this.buf[at] = 10;
   }
 
   /** Writes a string as UTF-8 (command lines are short; topic names are ASCII when valid). */
   #ascii(text: string): void {
     const max = text.length * 3;
-    const at = this.#reserve(max);
-    const { written } = encoder.encodeInto(text, this.#buf.subarray(at, at + max));
-    this.#len = at + written;
+    const at = this.reserve(max);
+    const { written } = encoder.encodeInto(text, this.buf.subarray(at, at + max));
+    this.len = at + written;
   }
 
   #withId(verb: Uint8Array, src: Uint8Array, at: number): void {
     const n = verb.length;
-    const off = this.#reserve(n + 16);
-    const buf = this.#buf;
+    const off = this.reserve(n + 16);
+    const buf = this.buf;
     for (let i = 0; i < n; i++) buf[off + i] = verb[i];
     for (let i = 0; i < 16; i++) buf[off + n + i] = src[at + i];
-  }
-
-  /**
-   * Makes room for `n` bytes and returns where they go. It may replace `#buf`: call it before
-   * reading `this.#buf` (`this.#buf[this.#reserve(1)] = …` would write into the old buffer).
-   */
-  #reserve(n: number): number {
-    const off = this.#len;
-    const need = off + n;
-    if (need > this.#buf.length) {
-      let cap = this.#buf.length * 2;
-      while (cap < need) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.#buf.subarray(0, off));
-      this.#buf = next;
-    }
-    this.#len = need;
-    return off;
   }
 }

@@ -17,6 +17,7 @@
 // extra allocations plus Buffer/process probing per call, which dominates for small NSQ frames (≈3x slower).
 import { SnappyCompressor } from "snappyjs/snappy_compressor.js";
 import { SnappyDecompressor } from "snappyjs/snappy_decompressor.js";
+import { concatBytes } from "./bytes.ts";
 
 /** Error raised for a corrupt or unsupported snappy framed stream. */
 export class SnappyError extends Error {
@@ -96,17 +97,6 @@ export const SNAPPY_STREAM_IDENTIFIER: Uint8Array = new Uint8Array([
   0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59,
 ]);
 
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** Copies `src[start, end)` into a fresh plain Uint8Array (never a view, even when `src` is a Node Buffer). */
 function copyRange(src: Uint8Array, start: number, end: number): Uint8Array {
   const out = new Uint8Array(end - start);
@@ -165,7 +155,7 @@ export class SnappyFrameDecoder {
       throw this.#error;
     }
     if (this.#outLen === 0) return new Uint8Array(0);
-    const result = concat(this.#out, this.#outLen);
+    const result = concatBytes(this.#out, this.#outLen);
     this.#out = [];
     this.#outLen = 0;
     return result;
@@ -357,7 +347,7 @@ export class SnappyFrameEncoder {
       parts.push(c);
       total += c.length;
     }
-    return concat(parts, total);
+    return concatBytes(parts, total);
   }
 }
 
