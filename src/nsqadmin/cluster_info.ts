@@ -104,6 +104,8 @@ export type ClientStats = Record<string, GoJsonValue>;
 export interface ClusterInfoOptions {
   /** Timeout of one whole request (ms). */
   requestTimeout: number;
+  /** Sent as a Bearer token with every request ("" = none). */
+  authToken?: string;
 }
 
 /** The answers of nsqds' `/stats` for a set of producers. */
@@ -143,11 +145,12 @@ export class ClusterInfo {
     for (let attempt = 0;; attempt++) {
       let res: Response;
       try {
-        res = await fetch(url, {
-          method,
-          headers: { Accept: "application/vnd.nsq; version=1.0", "User-Agent": `nsqadmin/${BINARY_VERSION}` },
-          signal: AbortSignal.timeout(this.#opts.requestTimeout),
-        });
+        const headers: Record<string, string> = {
+          Accept: "application/vnd.nsq; version=1.0",
+          "User-Agent": `nsqadmin/${BINARY_VERSION}`,
+        };
+        if (this.#opts.authToken) headers.Authorization = `Bearer ${this.#opts.authToken}`;
+        res = await fetch(url, { method, headers, signal: AbortSignal.timeout(this.#opts.requestTimeout) });
       } catch (err) {
         throw new Error(`${method === "GET" ? "Get" : "Post"} "${url}": ${errorText(err)}`);
       }

@@ -60,7 +60,10 @@ export class Nsqadmin {
       options.logLevel,
     );
     this.basePath = validateNsqadminOptions(this.options);
-    this.cluster = new ClusterInfo({ requestTimeout: options.httpClientRequestTimeout });
+    this.cluster = new ClusterInfo({
+      requestTimeout: options.httpClientRequestTimeout,
+      authToken: options.httpClientAuthToken,
+    });
     this.actions = new AdminActions(this.cluster);
     this.notifier = options.notificationHttpEndpoint === ""
       ? null

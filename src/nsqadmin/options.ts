@@ -36,6 +36,11 @@ export interface NsqadminOptions {
   httpClientConnectTimeout: number;
   /** `--http-client-request-timeout`: timeout of a whole request to an nsqd or nsqlookupd. */
   httpClientRequestTimeout: number;
+  /**
+   * `--http-client-auth-token`: sent as `Authorization: Bearer <token>` with every request to an nsqd or
+   * nsqlookupd (beyond upstream: for daemons started with `--http-auth`; the token needs `admin` for actions).
+   */
+  httpClientAuthToken: string;
   /** `--http-client-tls-insecure-skip-verify`: accepted (HTTPS upstreams use the system trust store). */
   httpClientTlsInsecureSkipVerify: boolean;
   /** `--http-client-tls-root-ca-file`: accepted. */
@@ -124,6 +129,12 @@ export const NSQADMIN_OPTION_SPECS: readonly NsqadminOptionSpec[] = [
     key: "httpClientRequestTimeout",
     kind: "duration",
     usage: "timeout for HTTP request",
+  },
+  {
+    flag: "http-client-auth-token",
+    key: "httpClientAuthToken",
+    kind: "string",
+    usage: "token sent as 'Authorization: Bearer <token>' to nsqd and nsqlookupd (started with --http-auth)",
   },
   {
     flag: "http-client-tls-insecure-skip-verify",
@@ -216,6 +227,7 @@ export function defaultNsqadminOptions(): NsqadminOptions {
     notificationHttpEndpoint: "",
     httpClientConnectTimeout: 2_000,
     httpClientRequestTimeout: 5_000,
+    httpClientAuthToken: "",
     httpClientTlsInsecureSkipVerify: false,
     httpClientTlsRootCaFile: "",
     httpClientTlsCert: "",
