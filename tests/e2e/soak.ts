@@ -91,7 +91,8 @@ const stableTopics = (n: number) => Array.from({ length: n }, (_, i) => `soak_t$
 const STABLE_CHANNELS = ["c0", "c1"];
 const DISK_TOPIC = "soak_disk";
 /** The ERROR lines a client error makes nsqd log: allowed only as many as the clients saw. */
-const CLIENT_ERROR_LINE = /\] - E_(FIN|REQ)_FAILED (FIN|REQ) \S+ failed ID not in flight$/;
+const CLIENT_ERROR_LINE =
+  /\] - E_(FIN|REQ)_FAILED (FIN|REQ) \S+ failed (ID not in flight|client does not own message)$/;
 
 /** The current RSS of a process, MB (0 once gone). */
 export async function rssMb(pid: number): Promise<number> {
