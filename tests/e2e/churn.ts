@@ -51,14 +51,14 @@ export function mulberry32(seed: number): Rng {
 }
 
 /** An independent stream for one actor: the seed mixed with the actor's name (FNV-1a). */
-function streamFor(seed: number, actor: string): Rng {
+export function streamFor(seed: number, actor: string): Rng {
   let h = 0x811c9dc5 ^ (seed >>> 0);
   for (let i = 0; i < actor.length; i++) h = Math.imul(h ^ actor.charCodeAt(i), 0x01000193);
   return mulberry32(h >>> 0);
 }
 
-const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
-const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
+export const int = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1));
+export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
 
 /** A fresh seed (printed, so a failure can be replayed with it). */
 export function randomSeed(): number {
@@ -135,7 +135,7 @@ const EXPECTED_ERROR_LINES = [
   /\] - E_(PUB|MPUB|DPUB)_FAILED (PUB|MPUB|DPUB) failed exiting( - exiting)?$/,
 ];
 /** Lines no log may ever hold. */
-const BUG_LINES = /internal error|uncaught|unhandled|panic|FATAL|TypeError|RangeError|ReferenceError/i;
+export const BUG_LINES = /internal error|uncaught|unhandled|panic|FATAL|TypeError|RangeError|ReferenceError/i;
 
 export function topicNames(n: number): string[] {
   return Array.from({ length: n }, (_, i) => {
@@ -168,13 +168,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const q = encodeURIComponent;
 
 /** A message body that says who made it and checks itself: `actor:seq:len:` + filler to `len` bytes. */
-function makeBody(actor: string, seq: number, len: number): Uint8Array {
+export function makeBody(actor: string, seq: number, len: number): Uint8Array {
   const head = `${actor}:${seq}:${len}:`;
   const fill = String.fromCharCode(97 + (seq % 26));
   return encoder.encode(head + fill.repeat(Math.max(0, len - head.length)));
 }
 
-function bodyIsIntact(text: string): boolean {
+export function bodyIsIntact(text: string): boolean {
   const m = text.match(/^([^:]+):(\d+):(\d+):/);
   if (m === null) return false;
   const [head, , seq, len] = m;
@@ -338,7 +338,7 @@ async function publisher(run: Run, i: number): Promise<void> {
   }
 }
 
-async function expectOk(conn: NsqConn, what: string): Promise<void> {
+export async function expectOk(conn: NsqConn, what: string): Promise<void> {
   const f = await conn.readNonHeartbeat(10_000);
   if (f.type !== FRAME_RESPONSE || f.text !== "OK") throw new Error(`${what}: got ${f.type} ${f.text}`);
 }

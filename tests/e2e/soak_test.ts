@@ -1,0 +1,47 @@
+/**
+ * The soak of issue 20 in CI: 60 s of the mixed load of tests/e2e/soak.ts per runtime (publishers,
+ * consumers that FIN, REQ with delays, let messages time out and reconnect, a churner creating and
+ * deleting topics and channels, a disk-bound topic), then: every message accounted for, no error in
+ * nsqd's log, and RSS flat after warm-up. `NSQ_SOAK_SECONDS` sets the length, `NSQ_SOAK_SEED` replays
+ * a seed (the interleaving with the broker still varies).
+ */
+import { randomSeed } from "./churn.ts";
+import { runtimeTest, startNsqd } from "./harness.ts";
+import { formatSoak, runSoak, SOAK_CI_SLOPE_LIMIT_MB_PER_MIN, SOAK_NSQD_ARGS } from "./soak.ts";
+
+const seconds = Number(Deno.env.get("NSQ_SOAK_SECONDS") ?? 60);
+const seedEnv = Deno.env.get("NSQ_SOAK_SEED");
+
+runtimeTest(
+  `soak ${seconds} s: every message accounted for, no error logged, RSS flat after warm-up`,
+  async (runtime) => {
+    const seed = seedEnv === undefined ? randomSeed() : Number(seedEnv);
+    const replay = `NSQ_SOAK_SEED=${seed} NSQ_RUNTIMES=${runtime} deno test -A tests/e2e/soak_test.ts`;
+    console.log(`[${runtime}] soak seed ${seed} (replay: ${replay})`);
+    const nsqd = await startNsqd(runtime, SOAK_NSQD_ARGS);
+    try {
+      const r = await runSoak(nsqd, {
+        seed,
+        durationMs: seconds * 1000,
+        warmupMs: Math.min(30_000, seconds * 1000 / 2),
+        publishers: 3,
+        consumers: 6,
+        topics: 4,
+        publishPauseMs: 40,
+      });
+      if (r.slopeMbPerMin > SOAK_CI_SLOPE_LIMIT_MB_PER_MIN) {
+        r.problems.push(
+          `RSS grew ${
+            r.slopeMbPerMin.toFixed(2)
+          } MB/min after warm-up (limit ${SOAK_CI_SLOPE_LIMIT_MB_PER_MIN})`,
+        );
+      }
+      const text = formatSoak(r);
+      if (r.problems.length > 0) throw new Error(`soak failed (replay: ${replay}):\n${text}`);
+      console.log(`[${runtime}] ${text}`);
+    } finally {
+      await nsqd.stop();
+    }
+  },
+  (seconds + 60) * 1000,
+);
