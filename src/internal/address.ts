@@ -18,3 +18,10 @@ export function formatListenAddr(a: NetAddr): string {
   if (a.hostname === "0.0.0.0" || a.hostname === "::" || a.hostname === "") return `[::]:${a.port}`;
   return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
 }
+
+/** Go's `net.Addr.String()` of a peer: `ip:port`, IPv6 in brackets, IPv4-mapped IPv6 as IPv4. */
+export function formatPeerAddr(a: NetAddr): string {
+  let host = a.hostname;
+  if (host.startsWith("::ffff:") && host.includes(".")) host = host.slice(7);
+  return host.includes(":") ? `[${host}]:${a.port}` : `${host}:${a.port}`;
+}

@@ -7,7 +7,7 @@
  */
 import { type Context, Hono } from "hono";
 import { compress } from "hono/compress";
-import { formatPeerAddr } from "../nsqlookupd/lookup_protocol_v1.ts";
+import { formatPeerAddr } from "../internal/address.ts";
 import {
   HttpError,
   installErrorHandlers,

@@ -17,7 +17,7 @@ import type { NetAddr } from "../platform/types.ts";
 import { formatDuration } from "../protocol/go_duration.ts";
 import { goJson, type GoJsonValue } from "../protocol/go_json.ts";
 import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
-import { formatPeerAddr } from "./lookup_protocol_v1.ts";
+import { formatPeerAddr } from "../internal/address.ts";
 import { nsqlookupdMetricsText } from "./metrics.ts";
 import type { Nsqlookupd } from "./nsqlookupd.ts";
 import {

@@ -8,7 +8,7 @@
  * is fatal: it is sent, then the connection is closed; that mapping happens here and nowhere else.
  * When the connection ends, the peer is removed from every registration but the keys stay.
  */
-import type { Conn, NetAddr, SocketEvents } from "../platform/types.ts";
+import type { Conn, SocketEvents } from "../platform/types.ts";
 import { CommandParser, type CommandSink } from "../protocol/command_parser.ts";
 import { concatBytes } from "../protocol/bytes.ts";
 import { ClientError, ErrorCode } from "../protocol/errors.ts";
@@ -17,6 +17,7 @@ import { goJson } from "../protocol/go_json.ts";
 import { writeUint32 } from "../protocol/message.ts";
 import { isEphemeral, isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { NSQ_VERSION } from "../internal/version.ts";
+import { formatPeerAddr } from "../internal/address.ts";
 import { decodeIdentifyBody } from "./identify.ts";
 import type { Nsqlookupd } from "./nsqlookupd.ts";
 import { Category, type PeerInfo, Producer, type Registration, unixNanos } from "./registration_db.ts";
@@ -28,13 +29,6 @@ const CLIENT_REGISTRATION: Registration = { category: Category.Client, key: "", 
 /** Which part of IDENTIFY the parser is reading (names the read that failed at EOF). */
 const Step = { None: 0, IdentifySize: 1, IdentifyBody: 2 } as const;
 type Step = typeof Step[keyof typeof Step];
-
-/** Go's `net.Addr.String()` of a peer: `ip:port`, IPv6 in brackets, IPv4-mapped IPv6 as IPv4. */
-export function formatPeerAddr(a: NetAddr): string {
-  let host = a.hostname;
-  if (host.startsWith("::ffff:") && host.includes(".")) host = host.slice(7);
-  return host.includes(":") ? `[${host}]:${a.port}` : `${host}:${a.port}`;
-}
 
 /** Handles one accepted TCP connection: the magic first, then protocol V1. */
 export class LookupProtocolV1 implements SocketEvents, CommandSink {
