@@ -8,23 +8,11 @@
  * the flag, ignores this file and delivers them at once, as it always did. With the flag, a message read off
  * the disk queue before its due time is deferred again instead of delivered.
  */
-import {
-  closeSync,
-  constants,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, constants, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { errorCode, writeFileAtomic } from "./atomic_file.ts";
 import { type Message, messageIdFromBytes, MSG_ID_LENGTH } from "../../protocol/message.ts";
 
 const RECORD = MSG_ID_LENGTH + 8;
-
-function errorCode(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
-}
 
 export class DeferredTimes {
   readonly #path: string;
@@ -71,15 +59,7 @@ export class DeferredTimes {
     if (entries.length === 0) return this.remove();
     const buf = new Uint8Array(entries.length * RECORD);
     entries.forEach((e, i) => this.#encode(e.data, e.off, e.dueWallMs, buf, i * RECORD));
-    const tmp = `${this.#path}.tmp`;
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-    try {
-      for (let done = 0; done < buf.length;) done += writeSync(fd, buf, done, buf.length - done);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.#path);
+    writeFileAtomic(this.#path, buf);
   }
 
   /** Deletes the file (the channel was emptied or deleted). */

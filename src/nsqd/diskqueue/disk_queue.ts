@@ -32,6 +32,7 @@ import {
 } from "node:fs";
 import { open as openAsync } from "node:fs/promises";
 import { join } from "node:path";
+import { errorCode } from "./atomic_file.ts";
 
 /** How a disk queue is set up (nsqd passes its `--max-bytes-per-file`, `--sync-every`, … here). */
 export interface DiskQueueOptions {
@@ -96,10 +97,6 @@ export interface ReadMark {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function errorCode(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {

@@ -20,14 +20,13 @@ import {
   closeSync,
   constants,
   fdatasyncSync,
-  fsyncSync,
   ftruncateSync,
   openSync,
   readFileSync,
-  renameSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
+import { errorCode, writeFileAtomic } from "./atomic_file.ts";
 import {
   encodeMessageInto,
   makeMessage,
@@ -63,10 +62,6 @@ function heldSize(msg: Message): number {
   return 4 + 1 + 8 + MESSAGE_HEADER_LENGTH + msg.len;
 }
 const RELEASED_SIZE = 4 + 1 + MSG_ID_LENGTH;
-
-function errorCode(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
-}
 
 export interface UnackedLogOptions {
   /** fdatasync every flush (`--sync-every=1`). */
@@ -154,21 +149,7 @@ export class UnackedLog {
     const buf = new Uint8Array(size);
     let off = 0;
     for (const h of held) off = UnackedLog.#encodeHeld(buf, off, h.msg, h.dueWallMs);
-    const tmp = `${path}.${Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)}.tmp`;
-    const fd = openSync(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o600);
-    try {
-      let done = 0;
-      while (done < size) done += writeSync(fd, buf, done, size - done);
-      fsyncSync(fd);
-    } catch (err) {
-      closeSync(fd);
-      try {
-        unlinkSync(tmp);
-      } catch { /* best effort */ }
-      throw err;
-    }
-    closeSync(fd);
-    renameSync(tmp, path);
+    writeFileAtomic(path, buf);
     return size;
   }
 
