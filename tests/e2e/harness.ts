@@ -200,6 +200,15 @@ export class ChildProcess {
     return this.#child.pid;
   }
 
+  /** Sends `sig`, then waits for the exit; SIGKILL after 10 s. Returns the exit code. */
+  async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
+    this.signal(sig);
+    const timer = setTimeout(() => this.signal("SIGKILL"), 10_000);
+    const status = await this.status;
+    clearTimeout(timer);
+    return status.code;
+  }
+
   /** Every stderr line so far. */
   get stderr(): string {
     return this.#lines.join("\n");
@@ -294,12 +303,9 @@ export class NsqdProcess {
 
   /** SIGTERM, then wait for exit; SIGKILL after 10 s. Returns the exit code. */
   async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
-    this.proc.signal(sig);
-    const timer = setTimeout(() => this.proc.signal("SIGKILL"), 10_000);
-    const status = await this.proc.status;
-    clearTimeout(timer);
+    const code = await this.proc.stop(sig);
     await Deno.remove(this.dataPath, { recursive: true }).catch(() => {});
-    return status.code;
+    return code;
   }
 }
 
@@ -619,12 +625,8 @@ export class NsqlookupdProcess {
   }
 
   /** SIGTERM, then wait for exit; SIGKILL after 10 s. Returns the exit code. */
-  async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
-    this.proc.signal(sig);
-    const timer = setTimeout(() => this.proc.signal("SIGKILL"), 10_000);
-    const status = await this.proc.status;
-    clearTimeout(timer);
-    return status.code;
+  stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
+    return this.proc.stop(sig);
   }
 }
 
@@ -676,12 +678,8 @@ export class NsqadminProcess {
   }
 
   /** SIGTERM, then wait for exit; SIGKILL after 10 s. Returns the exit code. */
-  async stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
-    this.proc.signal(sig);
-    const timer = setTimeout(() => this.proc.signal("SIGKILL"), 10_000);
-    const status = await this.proc.status;
-    clearTimeout(timer);
-    return status.code;
+  stop(sig: Deno.Signal = "SIGTERM"): Promise<number> {
+    return this.proc.stop(sig);
   }
 }
 
