@@ -68,7 +68,7 @@ try {
     log,
   });
   const checksStarted = Date.now();
-  const report = await verifyChurn(run, lookupd);
+  const report = await verifyChurn(run, lookupd, { memQueueSize0: args.has("durable") });
   const checksSeconds = ((Date.now() - checksStarted) / 1000).toFixed(1);
   const adminCalls = Object.values(report.admin).flatMap((s) => Object.values(s)).reduce((a, b) => a + b, 0);
   const fivexx = Object.values(report.admin).flatMap((s) => Object.entries(s))

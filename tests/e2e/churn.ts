@@ -624,7 +624,16 @@ async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>
  * The checks after the load; adds to `run.report.problems` and returns the report. `lookupd`, when
  * given, is the nsqlookupd the nsqd registers with.
  */
-export async function verifyChurn(run: Run, lookupd?: NsqlookupdProcess): Promise<ChurnReport> {
+/**
+ * `memQueueSize0`: nsqd runs with `--mem-queue-size=0`, where an `#ephemeral` topic keeps no message it cannot
+ * hand over at once (its overflow is dropped, as upstream's): one re-created by the final SUB and still asking
+ * lookupd for its channels drops the final PUB, so that check is made on durable topics only.
+ */
+export async function verifyChurn(
+  run: Run,
+  lookupd?: NsqlookupdProcess,
+  opts: { memQueueSize0?: boolean } = {},
+): Promise<ChurnReport> {
   const { nsqd } = run;
   const log = run.o.log ?? (() => {});
   if (await exited(nsqd)) {
@@ -748,7 +757,13 @@ export async function verifyChurn(run: Run, lookupd?: NsqlookupdProcess): Promis
       const last = makeBody("final", 0, 32);
       const lastText = new TextDecoder().decode(last);
       let sawLast = false;
-      const conn = await drain(run, topic, "final", backlog + 1, {
+      const lossy = opts.memQueueSize0 === true && topic.endsWith("#ephemeral");
+      if (lossy) {
+        // Still publishable (and so present for the deletion below); what it keeps is not checked.
+        await pub.command(`PUB ${topic}`, last);
+        await expectOk(pub, `PUB ${topic}`);
+      }
+      const conn = lossy ? null : await drain(run, topic, "final", backlog + 1, {
         afterSub: async () => {
           await pub.command(`PUB ${topic}`, last);
           await expectOk(pub, `PUB ${topic}`);

@@ -37,7 +37,7 @@ for (const durable of [false, true]) {
           adminIntervalMs: 20,
           publishPauseMs: 4,
         });
-        const report = await verifyChurn(run, lookupd);
+        const report = await verifyChurn(run, lookupd, { memQueueSize0: durable });
         if (report.problems.length > 0) {
           throw new Error(`churn with seed ${seed} failed (replay: ${replay}):\n${formatReport(report)}`);
         }
