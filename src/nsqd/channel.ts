@@ -122,7 +122,7 @@ export class Channel {
     this.ephemeral = isEphemeral(name);
     this.#ctx = ctx;
     this.#memQueueSize = ctx.options.memQueueSize;
-    this.#memQueue = new MessageQueue(Math.min(this.#memQueueSize, 1024));
+    this.#memQueue = new MessageQueue();
     this.#backend = this.ephemeral ? new DummyBackend() : ctx.createBackend(`${topicName}:${name}`);
     const o = ctx.options;
     if (o.e2eProcessingLatencyPercentiles.length > 0) {

@@ -69,7 +69,7 @@ export class Topic {
     this.#ctx = ctx;
     this.guid = new GuidFactory(ctx.options.nodeId);
     this.#memQueueSize = ctx.options.memQueueSize;
-    this.#memQueue = new MessageQueue(Math.min(this.#memQueueSize, 1024));
+    this.#memQueue = new MessageQueue();
     this.#backend = this.ephemeral ? new DummyBackend() : ctx.createBackend(name);
     this.#channelCtx = {
       options: ctx.options,

@@ -23,21 +23,59 @@ function rng(seed: number): () => number {
   };
 }
 
-Deno.test("MessageQueue is FIFO across growth and wrap-around", () => {
-  const q = new MessageQueue(4);
-  const out: number[] = [];
+Deno.test("MessageQueue is FIFO across growth, wrap-around and shrinking, and keeps every field", () => {
+  const q = new MessageQueue();
+  const out: Message[] = [];
+  const pushed: Message[] = [];
   let next = 0;
   const rand = rng(7);
-  for (let round = 0; round < 10_000; round++) {
-    if (rand() < 0.6) q.push(msg(next++));
-    else {
-      const m = q.shift();
-      if (m) out.push(Number(messageId(m)));
+  const make = (i: number) => {
+    const m = createMessage(
+      String(i).padStart(16, "0"),
+      new Uint8Array([i & 255, 7]),
+      (i - 5000) * 1e9,
+      i % 3,
+    );
+    if (i % 97 === 0) m.deferMs = 1000 + i; // a DPUB waiting on a topic: kept whole
+    if (i % 89 === 0) m.idKey = 12345; // a cached hash is not carried over (recomputed when needed)
+    return m;
+  };
+  // Phases that grow the ring to thousands, drain it (shrinking), then churn around a small size.
+  for (const [rounds, pPush] of [[20_000, 0.7], [20_000, 0.3], [10_000, 0.5]] as const) {
+    for (let round = 0; round < rounds; round++) {
+      if (rand() < pPush) {
+        const m = make(next++);
+        pushed.push(m);
+        q.push(m);
+      } else {
+        const m = q.shift();
+        if (m) out.push(m);
+      }
     }
   }
-  for (let m; (m = q.shift()) !== undefined;) out.push(Number(messageId(m)));
-  assert.deepEqual(out, [...Array(next).keys()]);
+  assert.equal(q.peek() === undefined, q.length === 0);
+  if (q.length > 0) assert.equal(messageId(q.peek()!), messageId(pushed[out.length]));
+  for (let m; (m = q.shift()) !== undefined;) out.push(m);
   assert.equal(q.length, 0);
+  assert.equal(q.shift(), undefined);
+  assert.equal(out.length, next);
+  for (let i = 0; i < next; i++) {
+    const a = out[i];
+    const b = pushed[i];
+    assert.equal(messageId(a), messageId(b));
+    assert.deepEqual(messageBody(a), messageBody(b));
+    assert.equal(messageTimestamp(a), messageTimestamp(b));
+    assert.equal(a.attempts, b.attempts);
+    assert.equal(a.deferMs, b.deferMs);
+    assert.equal(a.index, -1);
+    if (b.deferMs === 0) assert.equal(a.idKey, -1);
+  }
+  // clear() empties and the queue is usable again.
+  q.push(make(1));
+  q.clear();
+  assert.equal(q.length, 0);
+  q.push(make(2));
+  assert.equal(messageId(q.shift()!), "0000000000000002");
 });
 
 Deno.test("InFlightQueue pops in priority order under random pushes and removals", () => {
