@@ -23,7 +23,15 @@ import type {
   SocketEvents,
 } from "./types.ts";
 
-const READ_BUFFER_SIZE = 64 * 1024;
+/**
+ * The read buffer starts small and doubles while reads fill it, up to the largest size; after a run of
+ * small reads it goes back to the smallest (an idle connection keeps 4 KiB, not 64).
+ */
+const MIN_READ_BUFFER = 4 * 1024;
+const MAX_READ_BUFFER = 64 * 1024;
+const SMALL_READS_TO_SHRINK = 8;
+/** The first write buffer's size; it doubles as needed. */
+const MIN_WRITE_BUFFER = 4 * 1024;
 
 class DenoConn implements Conn {
   readonly remoteAddr: NetAddr;
@@ -65,7 +73,7 @@ class DenoConn implements Conn {
     // The caller reuses its buffer as soon as we return and conn.write() is asynchronous: copy once.
     const need = this.#pendLen + bytes.length;
     if (need > this.#pend.length) {
-      let cap = Math.max(64 * 1024, this.#pend.length * 2);
+      let cap = Math.max(MIN_WRITE_BUFFER, this.#pend.length * 2);
       while (cap < need) cap *= 2;
       const next = this.#spare !== null && this.#spare.length >= need && this.#pendLen === 0
         ? this.#spare
@@ -103,7 +111,8 @@ class DenoConn implements Conn {
   }
 
   async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(READ_BUFFER_SIZE);
+    let buf = new Uint8Array(MIN_READ_BUFFER);
+    let small = 0;
     try {
       while (!this.#closed) {
         const n = await this.#conn.read(buf);
@@ -113,6 +122,14 @@ class DenoConn implements Conn {
           return;
         }
         this.#events.data(buf.subarray(0, n));
+        // The handler is done with the bytes (it copies what it keeps): the buffer may be replaced.
+        if (n === buf.length) {
+          small = 0;
+          if (buf.length < MAX_READ_BUFFER) buf = new Uint8Array(buf.length * 2);
+        } else if (buf.length > MIN_READ_BUFFER && n <= buf.length >> 4 && ++small >= SMALL_READS_TO_SHRINK) {
+          small = 0;
+          buf = new Uint8Array(MIN_READ_BUFFER);
+        }
       }
     } catch {
       this.destroy();

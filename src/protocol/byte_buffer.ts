@@ -9,7 +9,8 @@ export class ByteBuffer {
   /** Bytes written and not yet taken. */
   protected len = 0;
 
-  constructor(initialSize = 16 * 1024) {
+  /** Starts small (an idle connection keeps little); doubles as needed and keeps its size after. */
+  constructor(initialSize = 1024) {
     this.buf = new Uint8Array(initialSize);
   }
 
