@@ -59,6 +59,8 @@ export interface ChannelContext {
   maxMsgAge(): number;
   /** Logs an error. */
   logError(msg: string): void;
+  /** The channel has an in-flight or deferred deadline now: include it in the queue scan. */
+  armDeadlines(channel: Channel): void;
 }
 
 export class Channel {
@@ -76,6 +78,8 @@ export class Channel {
   #clients = new Map<number, Consumer>();
   #clientList: Consumer[] = [];
   #rr = 0;
+  /** Whether the queue scan looks at this channel (see `armDeadlines`, `disarmIfIdle`). */
+  #armed = false;
   #preferBackend = false;
   #dispatching = false;
   #paused = false;
@@ -216,6 +220,7 @@ export class Channel {
       this.#deferred.add(h.msg);
       h.msg.pri = smallInt(monoMs() + Math.max(0, h.dueWallMs - now));
       this.#deferredPQ.push(h.msg);
+      this.#arm();
     }
     this.#log = UnackedLog.create(where.path, defer, this.#logOptions(logError));
   }
@@ -538,6 +543,7 @@ export class Channel {
     if (deadline - msg.deliveryTs >= this.#ctx.options.maxMsgTimeout) deadline = cap;
     msg.pri = smallInt(deadline);
     this.#inFlightPQ.push(msg);
+    this.#arm();
   }
 
   /** Times out expired in-flight messages (equivalent to REQ 0). Returns whether any expired. */
@@ -782,6 +788,7 @@ export class Channel {
     msg.pri = smallInt(now + timeoutMs);
     if (!this.#inFlight.add(msg)) throw new Error("ID already in flight");
     this.#inFlightPQ.push(msg);
+    if (!this.#armed) this.#arm();
     // Written before the disk queue's read position moves past it (dispatch holds that sync).
     this.#log?.hold(msg, 0);
   }
@@ -810,5 +817,22 @@ export class Channel {
     if (!this.#deferred.add(msg)) throw new Error("ID already deferred");
     msg.pri = smallInt(monoMs() + timeoutMs);
     this.#deferredPQ.push(msg);
+    this.#arm();
+  }
+
+  #arm(): void {
+    if (this.#armed) return;
+    this.#armed = true;
+    this.#ctx.armDeadlines(this);
+  }
+
+  /**
+   * For the queue scan: true (and the channel is no longer armed) when nothing is in flight or deferred,
+   * or the channel is gone; the next delivery or deferral arms it again.
+   */
+  disarmIfIdle(): boolean {
+    if (!this.#exiting && this.nextDeadline !== Infinity) return false;
+    this.#armed = false;
+    return true;
   }
 }

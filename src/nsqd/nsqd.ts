@@ -64,6 +64,8 @@ export class Nsqd {
   /** The TLS settings when `--tls-cert` and `--tls-key` are given (clients may then negotiate tls_v1). */
   tlsConfig: TlsServerConfig | null = null;
   #scanTimer: ReturnType<typeof setInterval> | undefined;
+  /** Channels with an in-flight or deferred deadline: what the queue scan looks at. */
+  #armed = new Set<Channel>();
   #exiting = false;
   #draining = false;
   #drainTimer: ReturnType<typeof setTimeout> | undefined;
@@ -108,6 +110,7 @@ export class Nsqd {
           : undefined,
       logError: (msg) => this.logger.error(msg),
       isDraining: () => this.#draining,
+      armDeadlines: (channel) => this.#armed.add(channel),
     };
     this.#metadata = new MetadataWriter(
       this.dataPath,
@@ -592,15 +595,19 @@ export class Nsqd {
       });
   }
 
-  /** Expires in-flight and deferred messages of every channel whose earliest deadline has passed. */
+  /**
+   * Expires in-flight and deferred messages of every channel whose earliest deadline has passed. Only
+   * channels with something in flight or deferred are looked at (`#armed`): ten thousand idle channels
+   * cost the scan nothing.
+   */
   #queueScan(): void {
     const now = monoMs();
-    for (const topic of this.#topics.values()) {
-      for (const channel of topic.channelList) {
-        if (channel.nextDeadline > now) continue;
+    for (const channel of this.#armed) {
+      if (!channel.exiting && channel.nextDeadline <= now) {
         channel.processInFlightQueue(now);
         channel.processDeferredQueue(now);
       }
+      if (channel.disarmIfIdle()) this.#armed.delete(channel);
     }
     if (this.#draining && !this.#exiting) this.#checkDrained();
   }

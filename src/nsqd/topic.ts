@@ -29,6 +29,8 @@ export interface TopicContext {
   logError(msg: string): void;
   /** nsqd is draining: no new message, no new channel. */
   isDraining(): boolean;
+  /** See `ChannelContext.armDeadlines`. */
+  armDeadlines(channel: Channel): void;
 }
 
 /** Messages fanned out per turn of the event loop when a backlog drains, so other work runs too. */
@@ -80,6 +82,7 @@ export class Topic {
       deferredTimes: (channelName) => ctx.deferredTimes(channelName),
       maxMsgAge: () => this.effectiveMaxMsgAge,
       logError: (msg) => ctx.logError(msg),
+      armDeadlines: (channel) => ctx.armDeadlines(channel),
     };
   }
 
