@@ -56,7 +56,7 @@ export interface ChannelContext {
    */
   deferredTimes(name: string): { path: string; maxInMemory: number } | undefined;
   /** The topic's max message age (ms; 0 = off): older messages are dropped instead of delivered. */
-  maxMsgAge(): number;
+  readonly effectiveMaxMsgAge: number;
   /** Logs an error. */
   logError(msg: string): void;
   /** The channel has an in-flight or deferred deadline now: include it in the queue scan. */
@@ -363,7 +363,7 @@ export class Channel {
    * across the disk queue and restarts); counted as expired when it is.
    */
   #expired(msg: Message): boolean {
-    const maxAge = this.#ctx.maxMsgAge();
+    const maxAge = this.#ctx.effectiveMaxMsgAge;
     if (maxAge === 0 || Date.now() - messageTimestamp(msg) / 1e6 <= maxAge) return false;
     this.expiredCount++;
     return true;

@@ -38,6 +38,12 @@ const MIN_CAPACITY = 64;
 const EMPTY = -1;
 /** Tables up to this many slots are never shrunk. */
 const SHRINK_ABOVE = 65536;
+/**
+ * The table of every index that has never held a message (all slots EMPTY, never written): an idle
+ * channel's two indexes cost no table of their own. `add()` replaces it first.
+ */
+const NO_KEYS = new Int32Array(MIN_CAPACITY).fill(EMPTY);
+const NO_VALS: (Message | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
 
 /**
  * An open-addressing hash table (linear probing, backward-shift deletion) keyed by the ID hash:
@@ -46,8 +52,8 @@ const SHRINK_ABOVE = 65536;
  */
 export class InFlightIndex {
   /** The key of each slot (an ID hash), or EMPTY. */
-  #keys = new Int32Array(MIN_CAPACITY).fill(EMPTY);
-  #vals: (Message | undefined)[] = new Array(MIN_CAPACITY).fill(undefined);
+  #keys = NO_KEYS;
+  #vals = NO_VALS;
   #mask = MIN_CAPACITY - 1;
   #size = 0;
   readonly #shrinkAbove: number;
@@ -90,6 +96,7 @@ export class InFlightIndex {
 
   /** Adds a message; false (and nothing added) when a message with its ID is already in. */
   add(msg: Message): boolean {
+    if (this.#keys === NO_KEYS) this.#resize(MIN_CAPACITY);
     const h = keyOf(msg);
     const keys = this.#keys;
     const mask = this.#mask;
@@ -145,8 +152,8 @@ export class InFlightIndex {
   }
 
   clear(): void {
-    this.#keys = new Int32Array(MIN_CAPACITY).fill(EMPTY);
-    this.#vals = new Array(MIN_CAPACITY).fill(undefined);
+    this.#keys = NO_KEYS;
+    this.#vals = NO_VALS;
     this.#mask = MIN_CAPACITY - 1;
     this.#size = 0;
   }

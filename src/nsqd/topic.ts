@@ -38,7 +38,7 @@ const DRAIN_BATCH = 4096;
 /** A backlog whose hand-over to the channels failed (disk full) is tried again after this long. */
 const RETRY_MS = 1000;
 
-export class Topic {
+export class Topic implements ChannelContext {
   readonly name: string;
   readonly ephemeral: boolean;
   readonly guid: GuidFactory;
@@ -53,7 +53,6 @@ export class Topic {
   /** Until started, messages wait on the topic (channels are being pre-created from lookupd). */
   #started = false;
   #drainScheduled = false;
-  #channelCtx: ChannelContext;
   /** Whether the last message `#putInMemory` handed to the channels was stored by every one. */
   #fanOutOk = true;
   #lastFanOutError: Error | undefined;
@@ -73,17 +72,33 @@ export class Topic {
     this.#memQueueSize = ctx.options.memQueueSize;
     this.#memQueue = new MessageQueue();
     this.#backend = this.ephemeral ? new DummyBackend() : ctx.createBackend(name);
-    this.#channelCtx = {
-      options: ctx.options,
-      setHealth: (err) => ctx.setHealth(err),
-      onEphemeralChannelEmpty: (channel) => this.#removeChannel(channel),
-      createBackend: (backendName) => ctx.createBackend(backendName),
-      unackedLog: (channelName) => ctx.unackedLog(channelName),
-      deferredTimes: (channelName) => ctx.deferredTimes(channelName),
-      maxMsgAge: () => this.effectiveMaxMsgAge,
-      logError: (msg) => ctx.logError(msg),
-      armDeadlines: (channel) => ctx.armDeadlines(channel),
-    };
+  }
+
+  // ---- what its channels need (ChannelContext): the topic itself, not an object of closures per topic ----
+
+  get options(): NsqdOptions {
+    return this.#ctx.options;
+  }
+  setHealth(err: Error | null): void {
+    this.#ctx.setHealth(err);
+  }
+  onEphemeralChannelEmpty(channel: Channel): void {
+    this.#removeChannel(channel);
+  }
+  createBackend(name: string): BackendQueue {
+    return this.#ctx.createBackend(name);
+  }
+  unackedLog(name: string): { path: string; enabled: boolean } | undefined {
+    return this.#ctx.unackedLog(name);
+  }
+  deferredTimes(name: string): { path: string; maxInMemory: number } | undefined {
+    return this.#ctx.deferredTimes(name);
+  }
+  logError(msg: string): void {
+    this.#ctx.logError(msg);
+  }
+  armDeadlines(channel: Channel): void {
+    this.#ctx.armDeadlines(channel);
   }
 
   get paused(): boolean {
@@ -132,7 +147,7 @@ export class Topic {
     let channel = this.#channels.get(name);
     if (channel !== undefined) return channel;
     if (this.#ctx.isDraining()) throw new DrainingError();
-    channel = new Channel(this.name, name, this.#channelCtx);
+    channel = new Channel(this.name, name, this);
     this.#channels.set(name, channel);
     this.#channelList.push(channel);
     this.#ctx.onChannelChange(this, channel, true);

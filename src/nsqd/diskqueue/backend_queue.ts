@@ -43,40 +43,38 @@ export interface BackendQueue {
   rewind(mark: ReadMark | undefined): void;
 }
 
-/** A disk queue of encoded messages. */
+/**
+ * A disk queue of encoded messages. The queue is opened when it is first written to, or at once when
+ * files of it exist (metadata, or a first data file written before a crash): an idle topic or channel
+ * costs no disk queue (ten thousand of them, ~1.4 KB each on V8).
+ */
 export class DiskBackend implements BackendQueue {
-  readonly #dq: DiskQueue;
+  readonly #name: string;
+  readonly #dataPath: string;
+  readonly #options: NsqdOptions;
+  readonly #logger: Logger;
+  #dq: DiskQueue | undefined;
+  /** Sync holds taken before the queue was opened, handed to it when it is. */
+  #holds = 0;
   /** Messages read back keep ID and body in slabs, as published ones do. */
-  readonly #arena = new BodyArena();
-  readonly #decode = (buf: Uint8Array, off: number, len: number): Message => {
-    // §1.4: [8 timestamp][2 attempts][16 ID][body]; ID and body are copied together.
-    const n = len - 10;
-    const at = this.#arena.alloc(n);
-    const dst = this.#arena.buf;
-    copyBytes(buf, off + 10, off + len, dst, at);
-    // Its own object literal, not makeMessage(): V8 decides per literal whether to allocate straight in
-    // the old generation; published messages wait in queues (old), while messages read back for delivery
-    // are mostly finished at once (young).
-    return {
-      data: dst,
-      off: at,
-      len: n - MSG_ID_LENGTH,
-      tsHi: readInt32(buf, off),
-      tsLo: readInt32(buf, off + 4),
-      attempts: (buf[off + 8] << 8) | buf[off + 9],
-      deferMs: 0,
-      clientId: 0,
-      deliveryTs: 0,
-      pri: 0,
-      index: -1,
-      idKey: -1,
-    };
-  };
+  #arena: BodyArena | undefined;
+  #decode: ((buf: Uint8Array, off: number, len: number) => Message) | undefined;
 
   constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {
-    this.#dq = DiskQueue.open({
-      name,
-      dataPath,
+    this.#name = name;
+    this.#dataPath = dataPath;
+    this.#options = options;
+    this.#logger = logger;
+    if (DiskQueue.hasFiles(dataPath, name)) this.#queue();
+  }
+
+  #queue(): DiskQueue {
+    if (this.#dq !== undefined) return this.#dq;
+    const options = this.#options;
+    const logger = this.#logger;
+    const dq = DiskQueue.open({
+      name: this.#name,
+      dataPath: this.#dataPath,
       maxBytesPerFile: options.maxBytesPerFile,
       minMsgSize: MESSAGE_HEADER_LENGTH,
       maxMsgSize: options.maxMsgSize + MESSAGE_HEADER_LENGTH,
@@ -84,6 +82,33 @@ export class DiskBackend implements BackendQueue {
       syncTimeoutMs: options.syncTimeout,
       log: (level, msg) => logger[level](msg),
     });
+    for (; this.#holds > 0; this.#holds--) dq.holdSync();
+    const arena = this.#arena = new BodyArena();
+    this.#decode = (buf: Uint8Array, off: number, len: number): Message => {
+      // §1.4: [8 timestamp][2 attempts][16 ID][body]; ID and body are copied together.
+      const n = len - 10;
+      const at = arena.alloc(n);
+      const dst = arena.buf;
+      copyBytes(buf, off + 10, off + len, dst, at);
+      // Its own object literal, not makeMessage(): V8 decides per literal whether to allocate straight in
+      // the old generation; published messages wait in queues (old), while messages read back for delivery
+      // are mostly finished at once (young).
+      return {
+        data: dst,
+        off: at,
+        len: n - MSG_ID_LENGTH,
+        tsHi: readInt32(buf, off),
+        tsLo: readInt32(buf, off + 4),
+        attempts: (buf[off + 8] << 8) | buf[off + 9],
+        deferMs: 0,
+        clientId: 0,
+        deliveryTs: 0,
+        pri: 0,
+        index: -1,
+        idKey: -1,
+      };
+    };
+    return this.#dq = dq;
   }
 
   put(msg: Message): void {
@@ -91,7 +116,7 @@ export class DiskBackend implements BackendQueue {
   }
 
   putMany(msgs: Message[]): void {
-    this.#dq.putEncoded(
+    this.#queue().putEncoded(
       msgs.length,
       (i) => MESSAGE_HEADER_LENGTH + msgs[i].len,
       (i, buf, off) => encodeMessageInto(msgs[i], buf, off),
@@ -100,39 +125,43 @@ export class DiskBackend implements BackendQueue {
 
   read(): Message | undefined {
     // Records are at least MESSAGE_HEADER_LENGTH bytes (the disk queue's minMsgSize), so they decode.
-    return this.#dq.readWith(this.#decode);
+    return this.#dq?.readWith(this.#decode!);
   }
 
   get depth(): number {
-    return this.#dq.depth;
+    return this.#dq?.depth ?? 0;
   }
 
   empty(): void {
-    this.#dq.empty();
+    this.#dq?.empty();
   }
 
+  /** Closes the queue; one never opened is opened first, so its metadata is written as upstream's is. */
   close(): Promise<void> {
-    return this.#dq.close();
+    return this.#queue().close();
   }
 
   delete(): Promise<void> {
-    return this.#dq.delete();
+    return this.#queue().delete();
   }
 
   holdSync(): void {
-    this.#dq.holdSync();
+    if (this.#dq === undefined) this.#holds++;
+    else this.#dq.holdSync();
   }
 
   releaseSync(): boolean {
-    return this.#dq.releaseSync();
+    if (this.#dq !== undefined) return this.#dq.releaseSync();
+    this.#holds--;
+    return true;
   }
 
-  mark(): ReadMark {
-    return this.#dq.mark();
+  mark(): ReadMark | undefined {
+    return this.#dq?.mark();
   }
 
   rewind(mark: ReadMark | undefined): void {
-    if (mark !== undefined) this.#dq.rewind(mark);
+    if (mark !== undefined) this.#dq!.rewind(mark);
   }
 }
 

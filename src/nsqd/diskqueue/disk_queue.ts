@@ -17,6 +17,7 @@
 import {
   closeSync,
   constants,
+  existsSync,
   fdatasync,
   fdatasyncSync,
   fstatSync,
@@ -181,6 +182,12 @@ export class DiskQueue {
    * written after the last sync, e.g. before a SIGKILL), writing moves on to a new file and the reader
    * still reads the old one to its real end; those records are added to the depth.
    */
+  /** Whether the queue named `name` has files in `dataPath` to pick up (metadata, or its first data file). */
+  static hasFiles(dataPath: string, name: string): boolean {
+    return existsSync(join(dataPath, `${name}.diskqueue.meta.dat`)) ||
+      existsSync(join(dataPath, `${name}.diskqueue.000000.dat`));
+  }
+
   static open(opts: DiskQueueOptions): DiskQueue {
     const q = new DiskQueue(opts);
     q.#restore();
