@@ -12,17 +12,20 @@ function int32(n: number): Uint8Array {
   return b;
 }
 
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let off = 0;
   while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 /** Reads frames from a connection, calling `onFrame(type, data, off, len)` for each. */
-class FrameReader {
-  #buf = new Uint8Array(1 << 20);
+export class FrameReader {
+  #buf: Uint8Array;
   #start = 0;
   #end = 0;
-  constructor(readonly conn: Deno.Conn) {}
+  /** `size`: the first buffer's size (it grows for larger frames). */
+  constructor(readonly conn: Deno.Conn, size = 1 << 20) {
+    this.#buf = new Uint8Array(size);
+  }
 
   /** Reads once and hands every complete frame to `onFrame`; false at EOF. */
   async readSome(
