@@ -118,6 +118,10 @@ function unescape(s: string): string {
 /** Reads at most `max` bytes of a request body (stops reading past that). */
 export async function readBodyLimited(req: Request, max: number): Promise<Uint8Array> {
   if (req.body === null) return new Uint8Array(0);
+  // A body whose announced length fits is taken whole: the runtimes hand it over in one piece (Deno without
+  // a stream, a promise per chunk and a copy: /mpub on Deno spent ~5 % of nsqd's time here).
+  const announced = Number(req.headers.get("content-length") ?? NaN);
+  if (Number.isSafeInteger(announced) && announced <= max) return new Uint8Array(await req.arrayBuffer());
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -254,6 +254,44 @@ runtimeTest(
 );
 
 runtimeTest(
+  "POST /pub and /mpub read chunked bodies (no Content-Length) and hold them to the same limits",
+  async (rt) => {
+    await withNsqd(rt, ["--max-msg-size=10", "--max-body-size=25"], async (nsqd) => {
+      const enc = new TextEncoder();
+      // A body in several chunks without a Content-Length (Transfer-Encoding: chunked).
+      const chunked = async (path: string, parts: string[]) => {
+        const res = await fetch(`${nsqd.httpUrl}${path}`, {
+          method: "POST",
+          body: new ReadableStream<Uint8Array>({
+            start(c) {
+              for (const p of parts) c.enqueue(enc.encode(p));
+              c.close();
+            },
+          }),
+          // @ts-ignore: RequestInit.duplex is not in every runtime's types; a streamed body needs it.
+          duplex: "half",
+        });
+        return { status: res.status, body: await res.text() };
+      };
+      assert.deepEqual(await chunked("/pub?topic=ch", ["01234", "56789"]), { status: 200, body: "OK" });
+      assert.deepEqual(await chunked("/pub?topic=ch", ["01234", "567890"]), {
+        status: 413,
+        body: '{"message":"MSG_TOO_BIG"}',
+      });
+      assert.deepEqual(await chunked("/mpub?topic=ch", ["a\nbb\n", "ccc"]), { status: 200, body: "OK" });
+      assert.deepEqual(await chunked("/mpub?topic=ch", ["0123456789\n", "0123456789\n", "0123"]), {
+        status: 413,
+        body: '{"message":"BODY_TOO_BIG"}',
+      });
+      const c = await consumer(nsqd, "ch", "c", 10);
+      const msgs = await readMessages(c, 4);
+      c.close();
+      assert.deepEqual(msgs.map((m) => new TextDecoder().decode(m.body)), ["0123456789", "a", "bb", "ccc"]);
+    });
+  },
+);
+
+runtimeTest(
   "POST /pub rejects a defer that is not an integer, negative or above --max-req-timeout",
   async (rt) => {
     await withNsqd(rt, ["--max-req-timeout=1s"], async (nsqd) => {
