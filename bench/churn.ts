@@ -10,10 +10,9 @@
  * A failing seed replays the same script with `--seed=N` (the interleaving with the broker still varies).
  */
 import { formatReport, randomSeed, runChurn, startChurnCluster, verifyChurn } from "../tests/e2e/churn.ts";
-import type { Runtime } from "../tests/e2e/harness.ts";
+import { BenchArgs } from "./args.ts";
 
-const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
-const known = [
+const args = new BenchArgs("bench/churn.ts", [
   "seconds",
   "seed",
   "runtime",
@@ -23,28 +22,11 @@ const known = [
   "admin-interval-ms",
   "publish-pause-ms",
   "durable",
-];
-for (const k of args.keys()) {
-  if (!known.includes(k)) {
-    console.error(`bench/churn.ts: unknown flag --${k} (known: ${known.map((f) => `--${f}`).join(" ")})`);
-    Deno.exit(2);
-  }
-}
-const num = (k: string, d: number) => {
-  const v = Number(args.get(k) ?? d);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`bench/churn.ts: --${k} must be a non-negative number`);
-    Deno.exit(2);
-  }
-  return v;
-};
+]);
+const num = (k: string, d: number) => args.number(k, d);
 const seconds = num("seconds", 180);
 const seed = args.has("seed") ? num("seed", 0) : randomSeed();
-const runtime = (args.get("runtime") ?? "deno") as Runtime;
-if (!["deno", "bun", "bin"].includes(runtime)) {
-  console.error("bench/churn.ts: --runtime must be deno, bun or bin");
-  Deno.exit(2);
-}
+const runtime = args.runtime();
 
 const log = (line: string) => console.log(`[churn ${runtime}] ${line}`);
 log(

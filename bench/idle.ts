@@ -13,33 +13,13 @@
  * engine's heap grew by, so they are what a user of the machine sees, not object sizes.
  */
 import { type Runtime, startNsqd } from "../tests/e2e/harness.ts";
+import { BenchArgs } from "./args.ts";
 
-const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
-const known = ["runtimes", "topics", "conns", "idle-seconds"];
-for (const k of args.keys()) {
-  if (!known.includes(k)) {
-    console.error(`bench/idle.ts: unknown flag --${k} (known: ${known.map((f) => `--${f}`).join(" ")})`);
-    Deno.exit(2);
-  }
-}
-const positive = (k: string, d: number) => {
-  const v = Number(args.get(k) ?? d);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`bench/idle.ts: --${k} must be a positive integer`);
-    Deno.exit(2);
-  }
-  return v;
-};
-const runtimes = (args.get("runtimes") ?? "deno,bun").split(",") as Runtime[];
-for (const r of runtimes) {
-  if (!["deno", "bun", "bin"].includes(r)) {
-    console.error("bench/idle.ts: --runtimes takes deno, bun, bin");
-    Deno.exit(2);
-  }
-}
-const TOPICS = positive("topics", 10_000);
-const CONNS = positive("conns", 2_000);
-const IDLE_SECONDS = positive("idle-seconds", 10);
+const args = new BenchArgs("bench/idle.ts", ["runtimes", "topics", "conns", "idle-seconds"]);
+const runtimes = args.runtimes();
+const TOPICS = args.number("topics", 10_000, { integer: true, positive: true });
+const CONNS = args.number("conns", 2_000, { integer: true, positive: true });
+const IDLE_SECONDS = args.number("idle-seconds", 10, { positive: true });
 
 const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

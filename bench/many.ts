@@ -13,38 +13,28 @@
  * duplicates). The load generator is this one Deno process; its CPU is reported beside nsqd's.
  */
 import { type Runtime, startNsqd } from "../tests/e2e/harness.ts";
+import { BenchArgs } from "./args.ts";
 import { FrameReader, writeAll } from "./load.ts";
 
-const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
-const known = ["runtimes", "publishers", "consumers", "topics", "seconds", "rate", "rdy", "window"];
-for (const k of args.keys()) {
-  if (!known.includes(k)) {
-    console.error(`bench/many.ts: unknown flag --${k} (known: ${known.map((f) => `--${f}`).join(" ")})`);
-    Deno.exit(2);
-  }
-}
-const positive = (k: string, d: number) => {
-  const v = Number(args.get(k) ?? d);
-  if (!Number.isInteger(v) || v <= 0) {
-    console.error(`bench/many.ts: --${k} must be a positive integer`);
-    Deno.exit(2);
-  }
-  return v;
-};
-const runtimes = (args.get("runtimes") ?? "deno,bun").split(",") as Runtime[];
-for (const r of runtimes) {
-  if (!["deno", "bun", "bin"].includes(r)) {
-    console.error("bench/many.ts: --runtimes takes deno, bun, bin");
-    Deno.exit(2);
-  }
-}
-const PUBLISHERS = positive("publishers", 1000);
-const CONSUMERS = positive("consumers", 1000);
-const TOPICS = positive("topics", 100);
-const SECONDS = positive("seconds", 10);
-const RATE = positive("rate", 20_000);
-const RDY = positive("rdy", 10);
-const WINDOW = positive("window", 8);
+const args = new BenchArgs("bench/many.ts", [
+  "runtimes",
+  "publishers",
+  "consumers",
+  "topics",
+  "seconds",
+  "rate",
+  "rdy",
+  "window",
+]);
+const whole = { integer: true, positive: true };
+const runtimes = args.runtimes();
+const PUBLISHERS = args.number("publishers", 1000, whole);
+const CONSUMERS = args.number("consumers", 1000, whole);
+const TOPICS = args.number("topics", 100, whole);
+const SECONDS = args.number("seconds", 10, { positive: true });
+const RATE = args.number("rate", 20_000, whole);
+const RDY = args.number("rdy", 10, whole);
+const WINDOW = args.number("window", 8, whole);
 const SIZE = 100;
 
 const enc = new TextEncoder();

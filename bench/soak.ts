@@ -10,11 +10,11 @@
  * when RSS grew faster than `SOAK_LONG_SLOPE_LIMIT_MB_PER_MIN` (tests/e2e/soak.ts) after warm-up.
  */
 import { randomSeed } from "../tests/e2e/churn.ts";
-import { type Runtime, startNsqd } from "../tests/e2e/harness.ts";
+import { startNsqd } from "../tests/e2e/harness.ts";
+import { BenchArgs } from "./args.ts";
 import { formatSoak, runSoak, SOAK_LONG_SLOPE_LIMIT_MB_PER_MIN, SOAK_NSQD_ARGS } from "../tests/e2e/soak.ts";
 
-const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
-const known = [
+const args = new BenchArgs("bench/soak.ts", [
   "seconds",
   "runtime",
   "seed",
@@ -23,28 +23,11 @@ const known = [
   "consumers",
   "topics",
   "publish-pause-ms",
-];
-for (const k of args.keys()) {
-  if (!known.includes(k)) {
-    console.error(`bench/soak.ts: unknown flag --${k} (known: ${known.map((f) => `--${f}`).join(" ")})`);
-    Deno.exit(2);
-  }
-}
-const num = (k: string, d: number) => {
-  const v = Number(args.get(k) ?? d);
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`bench/soak.ts: --${k} must be a non-negative number`);
-    Deno.exit(2);
-  }
-  return v;
-};
+]);
+const num = (k: string, d: number) => args.number(k, d);
 const seconds = num("seconds", 1800);
 const seed = args.has("seed") ? num("seed", 0) : randomSeed();
-const runtime = (args.get("runtime") ?? "deno") as Runtime;
-if (!["deno", "bun", "bin"].includes(runtime)) {
-  console.error("bench/soak.ts: --runtime must be deno, bun or bin");
-  Deno.exit(2);
-}
+const runtime = args.runtime();
 const warmup = num("warmup", Math.min(120, seconds / 3));
 const log = (line: string) => console.log(`[soak ${runtime}] ${line}`);
 log(

@@ -12,7 +12,7 @@
  * It starts with no storage (an idle topic or channel costs no ring), grows by doubling and shrinks
  * by halving once three quarters are empty, so a burst's ring is not kept.
  */
-import type { Message } from "../protocol/message.ts";
+import { makeDeliveryMessage, type Message } from "../protocol/message.ts";
 
 /** Int32 fields per entry: off, len (-1: the entry is a message object), tsHi, tsLo, attempts. */
 const STRIDE = 5;
@@ -95,22 +95,14 @@ export class MessageQueue {
     const ints = this.#ints;
     const len = ints[b + 1];
     if (len === -1) return this.#refs[i] as Message;
-    // Its own object literal (not makeMessage()): V8 decides per literal whether to allocate in the old
-    // generation, and these objects live only while in flight.
-    return {
-      data: this.#refs[i] as Uint8Array,
-      off: ints[b],
+    return makeDeliveryMessage(
+      this.#refs[i] as Uint8Array,
+      ints[b],
       len,
-      tsHi: ints[b + 2],
-      tsLo: ints[b + 3],
-      attempts: ints[b + 4],
-      deferMs: 0,
-      clientId: 0,
-      deliveryTs: 0,
-      pri: 0,
-      index: -1,
-      idKey: -1,
-    };
+      ints[b + 2],
+      ints[b + 3],
+      ints[b + 4],
+    );
   }
 
   #resize(cap: number): void {

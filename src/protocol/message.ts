@@ -87,6 +87,36 @@ export function makeMessage(
 }
 
 /**
+ * `makeMessage()` for messages that live only while in flight: those a memory queue hands out (it keeps them
+ * packed, see `MessageQueue`) and those read back from a disk queue. Its own object literal: V8 decides per
+ * literal whether to allocate straight in the old generation, and these must stay young whatever the
+ * workload does with the objects made at `makeMessage()` (deferred messages, kept for long, are made there).
+ */
+export function makeDeliveryMessage(
+  data: Uint8Array,
+  off: number,
+  len: number,
+  tsHi: number,
+  tsLo: number,
+  attempts: number,
+): Message {
+  return {
+    data,
+    off,
+    len,
+    tsHi,
+    tsLo,
+    attempts,
+    deferMs: 0,
+    clientId: 0,
+    deliveryTs: 0,
+    pri: 0,
+    index: -1,
+    idKey: -1,
+  };
+}
+
+/**
  * A message from an ID string and a body (copied), published at `timestamp` (ns since the epoch;
  * a double, exact to ~256 ns). For tests and cold paths; the broker writes IDs into slabs itself.
  */

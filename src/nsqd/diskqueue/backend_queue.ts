@@ -7,6 +7,7 @@
  */
 import {
   encodeMessageInto,
+  makeDeliveryMessage,
   type Message,
   MESSAGE_HEADER_LENGTH,
   MSG_ID_LENGTH,
@@ -90,23 +91,14 @@ export class DiskBackend implements BackendQueue {
       const at = arena.alloc(n);
       const dst = arena.buf;
       copyBytes(buf, off + 10, off + len, dst, at);
-      // Its own object literal, not makeMessage(): V8 decides per literal whether to allocate straight in
-      // the old generation; published messages wait in queues (old), while messages read back for delivery
-      // are mostly finished at once (young).
-      return {
-        data: dst,
-        off: at,
-        len: n - MSG_ID_LENGTH,
-        tsHi: readInt32(buf, off),
-        tsLo: readInt32(buf, off + 4),
-        attempts: (buf[off + 8] << 8) | buf[off + 9],
-        deferMs: 0,
-        clientId: 0,
-        deliveryTs: 0,
-        pri: 0,
-        index: -1,
-        idKey: -1,
-      };
+      return makeDeliveryMessage(
+        dst,
+        at,
+        n - MSG_ID_LENGTH,
+        readInt32(buf, off),
+        readInt32(buf, off + 4),
+        (buf[off + 8] << 8) | buf[off + 9],
+      );
     };
     return this.#dq = dq;
   }
