@@ -826,3 +826,55 @@ Deno.test({
     });
   },
 });
+
+Deno.test("DiskBackend opens its disk queue at the first write, or at once when files of it exist", async () => {
+  const { DiskBackend } = await import("../../src/nsqd/diskqueue/backend_queue.ts");
+  const { defaultNsqdOptions } = await import("../../src/nsqd/options.ts");
+  const { createMessage, messageBody, messageId } = await import("../../src/protocol/message.ts");
+  const { Logger, LogLevel } = await import("../../src/internal/logger.ts");
+  const dir = await Deno.makeTempDir({ prefix: "backend-lazy-" });
+  const logger = new Logger(() => {}, "test", LogLevel.fatal);
+  const opts = { ...defaultNsqdOptions("x"), syncEvery: 1 }; // every put syncs (metadata) unless held
+  const files = () => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+  try {
+    // Idle: nothing on disk, nothing to read; holds and marks are kept for the queue to come.
+    const idle = new DiskBackend("idle", dir, opts, logger);
+    assert.equal(idle.depth, 0);
+    assert.equal(idle.read(), undefined);
+    assert.equal(idle.mark(), undefined);
+    idle.empty();
+    assert.deepEqual(files(), []);
+    // A hold taken before the queue exists is handed to it: the put does not sync until it is released.
+    idle.holdSync();
+    idle.put(createMessage("0000000000000001", new TextEncoder().encode("one"), 1e18));
+    assert.deepEqual(files(), ["idle.diskqueue.000000.dat"]);
+    assert.equal(idle.releaseSync(), true);
+    assert.deepEqual(files(), ["idle.diskqueue.000000.dat", "idle.diskqueue.meta.dat"]);
+    assert.equal(idle.depth, 1);
+    await idle.close();
+
+    // Files of it exist: opened at once, the message is there.
+    const again = new DiskBackend("idle", dir, opts, logger);
+    assert.equal(again.depth, 1);
+    const msg = again.read()!;
+    assert.equal(messageId(msg), "0000000000000001");
+    assert.equal(new TextDecoder().decode(messageBody(msg)), "one");
+    await again.close();
+
+    // A first data file without metadata (a crash before the first sync) is picked up too.
+    Deno.removeSync(join(dir, "idle.diskqueue.meta.dat"));
+    const salvaged = new DiskBackend("idle", dir, opts, logger);
+    assert.equal(salvaged.depth, 1);
+    await salvaged.delete();
+    assert.deepEqual(files(), []);
+
+    // Never written: closing writes its metadata, as upstream's queues do; deleting leaves nothing.
+    const never = new DiskBackend("never", dir, opts, logger);
+    await never.close();
+    assert.deepEqual(files(), ["never.diskqueue.meta.dat"]);
+    await new DiskBackend("never", dir, opts, logger).delete();
+    assert.deepEqual(files(), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
