@@ -375,6 +375,38 @@ runtimeTest(
   },
 );
 
+runtimeTest(
+  "a message delivered after the channel had nothing in flight for a while still times out (queue scan)",
+  async (rt) => {
+    await withNsqd(rt, [], async (nsqd) => {
+      const c = await consumer(nsqd, "t", "c", 1, { msg_timeout: 1000 });
+      const p = await nsqd.connectV2();
+      // The first message is finished at once: the channel has nothing in flight and the scan (every 100 ms)
+      // stops looking at it; the next delivery must bring it back.
+      await p.pub("t", "quick");
+      await c.fin((await c.readMessage()).id);
+      await sleep(400);
+      await p.pub("t", "slow");
+      const m = await c.readMessage();
+      const m2 = await c.readMessage(10_000);
+      assert.equal(m2.id, m.id);
+      assert.equal(m2.attempts, 2);
+      await c.fin(m2.id);
+      // And deferred messages too (REQ with a delay), after another idle spell.
+      await sleep(400);
+      await p.pub("t", "deferred");
+      const d = await c.readMessage();
+      await c.req(d.id, 300);
+      const d2 = await c.readMessage(10_000);
+      assert.equal(d2.id, d.id);
+      assert.equal(d2.attempts, 2);
+      await c.fin(d2.id);
+      p.close();
+      c.close();
+    });
+  },
+);
+
 runtimeTest("TOUCH before the deadline postpones the redelivery", async (rt) => {
   await withNsqd(rt, [], async (nsqd) => {
     const c = await consumer(nsqd, "t", "c", 1, { msg_timeout: 1000 });
