@@ -2,18 +2,24 @@
  * The soak of issue 20 in CI: 60 s of the mixed load of tests/e2e/soak.ts per runtime (publishers,
  * consumers that FIN, REQ with delays, let messages time out and reconnect, a churner creating and
  * deleting topics and channels, a disk-bound topic), then: every message accounted for, no error in
- * nsqd's log, and RSS flat after warm-up. `NSQ_SOAK_SECONDS` sets the length, `NSQ_SOAK_SEED` replays
+ * nsqd's log, and after warm-up the heap's floor flat and RSS without gross growth. `NSQ_SOAK_SECONDS` sets the length, `NSQ_SOAK_SEED` replays
  * a seed (the interleaving with the broker still varies).
  */
 import { randomSeed } from "./churn.ts";
 import { runtimeTest, startNsqd } from "./harness.ts";
-import { formatSoak, runSoak, SOAK_CI_SLOPE_LIMIT_MB_PER_MIN, SOAK_NSQD_ARGS } from "./soak.ts";
+import {
+  formatSoak,
+  runSoak,
+  SOAK_CI_HEAP_SLOPE_LIMIT_MB_PER_MIN,
+  SOAK_CI_SLOPE_LIMIT_MB_PER_MIN,
+  SOAK_NSQD_ARGS,
+} from "./soak.ts";
 
 const seconds = Number(Deno.env.get("NSQ_SOAK_SECONDS") ?? 60);
 const seedEnv = Deno.env.get("NSQ_SOAK_SEED");
 
 runtimeTest(
-  `soak ${seconds} s: every message accounted for, no error logged, RSS flat after warm-up`,
+  `soak ${seconds} s: every message accounted for, no error logged, heap flat after warm-up`,
   async (runtime) => {
     const seed = seedEnv === undefined ? randomSeed() : Number(seedEnv);
     const replay = `NSQ_SOAK_SEED=${seed} NSQ_RUNTIMES=${runtime} deno test -A tests/e2e/soak_test.ts`;
@@ -29,6 +35,13 @@ runtimeTest(
         topics: 4,
         publishPauseMs: 40,
       });
+      if (r.heapFloorSlopeMbPerMin > SOAK_CI_HEAP_SLOPE_LIMIT_MB_PER_MIN) {
+        r.problems.push(
+          `heap floor grew ${
+            r.heapFloorSlopeMbPerMin.toFixed(2)
+          } MB/min after warm-up (limit ${SOAK_CI_HEAP_SLOPE_LIMIT_MB_PER_MIN})`,
+        );
+      }
       if (r.slopeMbPerMin > SOAK_CI_SLOPE_LIMIT_MB_PER_MIN) {
         r.problems.push(
           `RSS grew ${
