@@ -8,6 +8,7 @@
  * Prints the median and the range of each.
  */
 import { ChildProcess, commandFor, NsqConn, type Runtime, RUNTIMES } from "../tests/e2e/harness.ts";
+import { freePort } from "./process.ts";
 
 const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const runs = Number(args.get("runs") ?? 10);
@@ -20,13 +21,6 @@ const runtimes = ((args.get("runtimes")?.split(",") ?? [...RUNTIMES, "bin"]) as 
     return false;
   }
 });
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -11,6 +11,7 @@
  * 2 cores: a generator well under a core while nsqd uses the rest is not the bottleneck).
  */
 import { type NsqdProcess, type Runtime, RUNTIMES, startNsqd } from "../tests/e2e/harness.ts";
+import { cpuSeconds } from "./process.ts";
 import { createChannel } from "./load.ts";
 
 const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
@@ -19,13 +20,6 @@ const procs = Number(args.get("procs") ?? 1);
 const clients = args.get("clients")?.split(",") ?? ["http", "raw"];
 const runtimes = (args.get("runtimes")?.split(",") ?? RUNTIMES) as Runtime[];
 const script = new URL("./clients/http_pub.mjs", import.meta.url).pathname;
-
-/** CPU seconds a process used so far (utime + stime from /proc, 100 ticks a second). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 interface GenResult {
   requests: number;
@@ -65,11 +59,11 @@ for (const runtime of runtimes) {
     const nsqd = await startNsqd(runtime, ["--mem-queue-size=1000000"]);
     try {
       await createChannel(nsqd.tcpPort, "http_bench", "ch");
-      const cpu0 = await cpuSeconds(nsqd.proc.pid);
+      const cpu0 = cpuSeconds(nsqd.proc.pid);
       const t0 = performance.now();
       const results = await generate(nsqd, mode, conns, client);
       const wall = (performance.now() - t0) / 1000;
-      const nsqdCpu = (await cpuSeconds(nsqd.proc.pid)) - cpu0;
+      const nsqdCpu = (cpuSeconds(nsqd.proc.pid)) - cpu0;
       const secs = Math.max(...results.map((r) => r.seconds));
       const reqs = results.reduce((n, r) => n + r.requests, 0);
       const msgs = results.reduce((n, r) => n + r.messages, 0);

@@ -14,6 +14,7 @@
  */
 import { type Runtime, startNsqd } from "../tests/e2e/harness.ts";
 import { BenchArgs } from "./args.ts";
+import { cpuSeconds, memoryMb } from "./process.ts";
 
 const args = new BenchArgs("bench/idle.ts", ["runtimes", "topics", "conns", "idle-seconds"]);
 const runtimes = args.runtimes();
@@ -28,19 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const settle = () => sleep(SETTLE_MS);
 const SETTLE_MS = 10_000;
 
-const mb = (kb: number) => (kb / 1024).toFixed(0);
-
-function rssKb(pid: number): number {
-  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
-  return m ? Number(m[1]) : 0;
-}
-
-/** CPU seconds (user + system) the process used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
+const mb = (v: number) => v.toFixed(0);
 
 async function createChannels(httpPort: number, from: number, to: number): Promise<void> {
   let next = from;
@@ -115,17 +104,17 @@ for (const runtime of runtimes) {
     await createChannels(nsqd.httpPort, TOPICS, TOPICS + 100);
     for (const c of await openSubscribers(nsqd.tcpPort, 50, 100, TOPICS)) c.close();
     await settle();
-    const base = rssKb(pid);
+    const base = memoryMb(pid);
 
     // Connections first, on the warm-up topics, so that their figure does not absorb the heap growth the
     // topics' HTTP requests leave behind.
     const conns = await openSubscribers(nsqd.tcpPort, CONNS, 100, TOPICS);
     await settle();
-    const afterConns = rssKb(pid);
+    const afterConns = memoryMb(pid);
 
     await createChannels(nsqd.httpPort, 0, TOPICS);
     await settle();
-    const afterTopics = rssKb(pid);
+    const afterTopics = memoryMb(pid);
 
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
@@ -133,10 +122,10 @@ for (const runtime of runtimes) {
     const idleCpuPct = (100 * (cpuSeconds(pid) - cpu0)) / ((performance.now() - t0) / 1000);
     const row: Row = {
       runtime,
-      perTopicKb: (afterTopics - afterConns) / TOPICS,
-      perConnKb: (afterConns - base) / CONNS,
+      perTopicKb: (1024 * (afterTopics - afterConns)) / TOPICS,
+      perConnKb: (1024 * (afterConns - base)) / CONNS,
       idleCpuPct,
-      rssMb: rssKb(pid) / 1024,
+      rssMb: memoryMb(pid),
     };
     rows.push(row);
     console.log(

@@ -15,6 +15,7 @@
 import { type Runtime, startNsqd } from "../tests/e2e/harness.ts";
 import { BenchArgs } from "./args.ts";
 import { FrameReader, writeAll } from "./load.ts";
+import { cpuSeconds } from "./process.ts";
 
 const args = new BenchArgs("bench/many.ts", [
   "runtimes",
@@ -39,12 +40,6 @@ const SIZE = 100;
 
 const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function cpuSeconds(pid: number | "self"): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 /** What the consumers saw. */
 class Tally {

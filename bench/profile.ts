@@ -15,6 +15,7 @@
  */
 import { BenchArgs } from "./args.ts";
 import { consume, createChannel, publishMpub } from "./load.ts";
+import { freePort } from "./process.ts";
 
 const args = new BenchArgs("bench/profile.ts", ["runtime", "scenario", "seconds", "top", "out"]);
 const runtime = args.runtime();
@@ -29,13 +30,6 @@ const top = args.number("top", 30, { integer: true, positive: true });
 const ROOT = new URL("../", import.meta.url).pathname;
 const BIN = `${ROOT}node_modules/.bin`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 interface CpuProfile {
   nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];

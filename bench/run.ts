@@ -26,6 +26,7 @@ import {
   publishMpub,
   publishPipelined,
 } from "./load.ts";
+import { memoryMb } from "./process.ts";
 
 const args = new Map(Deno.args.map((a) => a.replace(/^--/, "").split("=") as [string, string]));
 const seconds = Number(args.get("seconds") ?? 5);
@@ -39,16 +40,6 @@ interface Row {
   result?: LoadResult;
   latency?: LatencyResult;
   rssMb?: number;
-}
-
-async function rss(pid: number, field: "VmHWM" | "VmRSS" = "VmHWM"): Promise<number> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = status.match(new RegExp(`${field}:\\s+(\\d+) kB`));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 function sum(results: LoadResult[]): LoadResult {
@@ -108,7 +99,7 @@ for (const runtime of runtimes) {
         runtime,
         scenario: "publish MPUB 200×100B, 4 conns",
         result: sum(four),
-        rssMb: await rss(n.proc.pid),
+        rssMb: memoryMb(n.proc.pid, "VmHWM"),
       });
     });
   }
@@ -155,7 +146,7 @@ for (const runtime of runtimes) {
       rows.push({
         runtime,
         scenario: `RSS with ${(queued / 1e6).toFixed(2)} M queued`,
-        rssMb: await rss(n.proc.pid),
+        rssMb: memoryMb(n.proc.pid, "VmHWM"),
       });
     });
   }
