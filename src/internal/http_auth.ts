@@ -120,16 +120,8 @@ export function nsqdAccess(method: string, path: string, params: Map<string, str
   if (path === "/stats") {
     return topic === undefined || topic === "" ? AUTHENTICATED : { kind: "topic", topic };
   }
-  if (path.startsWith("/topic/")) {
-    return topic === undefined
-      ? AUTHENTICATED
-      : { kind: "permission", permission: "admin", topic, channel: "" };
-  }
-  if (path.startsWith("/channel/")) {
-    return topic === undefined || channel === undefined
-      ? AUTHENTICATED
-      : { kind: "permission", permission: "admin", topic, channel };
-  }
+  const admin = topicOrChannelAccess(path, topic, channel);
+  if (admin !== undefined) return admin;
   // PUT /config/:opt, /debug/*: changes to the whole daemon — an admin grant that matches "" and "".
   if (method !== "GET" && method !== "HEAD") {
     return { kind: "permission", permission: "admin", topic: "", channel: "" };
@@ -147,6 +139,19 @@ export function nsqlookupdAccess(method: string, path: string, params: Map<strin
     }
     return AUTHENTICATED;
   }
+  return topicOrChannelAccess(path, topic, channel) ??
+    { kind: "permission", permission: "admin", topic: "", channel: "" };
+}
+
+/**
+ * `/topic/*` and `/channel/*` (nsqd's and nsqlookupd's): an admin grant for that topic (and channel);
+ * a missing argument is the handler's 400, so a valid secret suffices. Undefined for other paths.
+ */
+function topicOrChannelAccess(
+  path: string,
+  topic: string | undefined,
+  channel: string | undefined,
+): HttpAccess | undefined {
   if (path.startsWith("/topic/")) {
     return topic === undefined
       ? AUTHENTICATED
@@ -157,7 +162,7 @@ export function nsqlookupdAccess(method: string, path: string, params: Map<strin
       ? AUTHENTICATED
       : { kind: "permission", permission: "admin", topic, channel };
   }
-  return { kind: "permission", permission: "admin", topic: "", channel: "" };
+  return undefined;
 }
 
 /** Whether `state` allows `access` (a topic name: some grant names the topic). */
