@@ -45,30 +45,18 @@ export class AdminActions {
   }
 
   /** Deletes the topic from every lookupd, then from every nsqd that has it. */
-  async deleteTopic(topic: string, lookupds: readonly string[], nsqds: readonly string[]): Promise<string[]> {
-    const producers = await this.#ci.getTopicProducers(topic, lookupds, nsqds);
-    const q = `topic=${encodeURIComponent(topic)}`;
-    const urls = [
-      ...lookupds.map((a) => `http://${a}/topic/delete?${q}`),
-      ...nsqdUrls(producers.value, `/topic/delete?${q}`),
-    ];
-    return await this.#posts(urls, producers.errors);
+  deleteTopic(topic: string, lookupds: readonly string[], nsqds: readonly string[]): Promise<string[]> {
+    return this.#deleteEverywhere(topic, "", lookupds, nsqds);
   }
 
   /** Deletes the channel from every lookupd, then from every nsqd that has the topic. */
-  async deleteChannel(
+  deleteChannel(
     topic: string,
     channel: string,
     lookupds: readonly string[],
     nsqds: readonly string[],
   ): Promise<string[]> {
-    const producers = await this.#ci.getTopicProducers(topic, lookupds, nsqds);
-    const q = `topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
-    const urls = [
-      ...lookupds.map((a) => `http://${a}/channel/delete?${q}`),
-      ...nsqdUrls(producers.value, `/channel/delete?${q}`),
-    ];
-    return await this.#posts(urls, producers.errors);
+    return this.#deleteEverywhere(topic, channel, lookupds, nsqds);
   }
 
   /** Pauses, unpauses or empties a topic (`channel` "") or a channel on every nsqd that has the topic. */
@@ -80,10 +68,7 @@ export class AdminActions {
     nsqds: readonly string[],
   ): Promise<string[]> {
     const producers = await this.#ci.getTopicProducers(topic, lookupds, nsqds);
-    const path = channel === ""
-      ? `/topic/${action}?topic=${encodeURIComponent(topic)}`
-      : `/channel/${action}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
-    return await this.#posts(nsqdUrls(producers.value, path), producers.errors);
+    return await this.#posts(nsqdUrls(producers.value, queuePath(action, topic, channel)), producers.errors);
   }
 
   /** Tombstones `node` (`broadcast_address:http_port`) for the topic on every lookupd, then deletes it there. */
@@ -92,6 +77,19 @@ export class AdminActions {
     const urls = lookupds.map((a) => `http://${a}/topic/tombstone?${q}&node=${encodeURIComponent(node)}`);
     urls.push(`http://${node}/topic/delete?${q}`);
     return await this.#posts(urls, []);
+  }
+
+  /** Deletes a topic (`channel` "") or a channel from every lookupd, then from every nsqd that has the topic. */
+  async #deleteEverywhere(
+    topic: string,
+    channel: string,
+    lookupds: readonly string[],
+    nsqds: readonly string[],
+  ): Promise<string[]> {
+    const producers = await this.#ci.getTopicProducers(topic, lookupds, nsqds);
+    const path = queuePath("delete", topic, channel);
+    const urls = [...lookupds.map((a) => `http://${a}${path}`), ...nsqdUrls(producers.value, path)];
+    return await this.#posts(urls, producers.errors);
   }
 
   /** POSTs to each URL in turn; throws when there were some and all failed. */
@@ -109,6 +107,13 @@ export class AdminActions {
     }
     return [...errors, ...failed];
   }
+}
+
+/** `/topic/<action>?topic=…`, or `/channel/<action>?topic=…&channel=…` when `channel` is not "". */
+function queuePath(action: QueueAction | "delete", topic: string, channel: string): string {
+  return channel === ""
+    ? `/topic/${action}?topic=${encodeURIComponent(topic)}`
+    : `/channel/${action}?topic=${encodeURIComponent(topic)}&channel=${encodeURIComponent(channel)}`;
 }
 
 function nsqdUrls(producers: readonly Producer[], path: string): string[] {
