@@ -788,7 +788,7 @@ export class Channel {
     msg.pri = smallInt(now + timeoutMs);
     if (!this.#inFlight.add(msg)) throw new Error("ID already in flight");
     this.#inFlightPQ.push(msg);
-    if (!this.#armed) this.#arm();
+    this.#arm();
     // Written before the disk queue's read position moves past it (dispatch holds that sync).
     this.#log?.hold(msg, 0);
   }

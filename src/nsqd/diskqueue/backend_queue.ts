@@ -57,8 +57,6 @@ export class DiskBackend implements BackendQueue {
   #dq: DiskQueue | undefined;
   /** Sync holds taken before the queue was opened, handed to it when it is. */
   #holds = 0;
-  /** Messages read back keep ID and body in slabs, as published ones do. */
-  #arena: BodyArena | undefined;
   #decode: ((buf: Uint8Array, off: number, len: number) => Message) | undefined;
 
   constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {
@@ -84,7 +82,8 @@ export class DiskBackend implements BackendQueue {
       log: (level, msg) => logger[level](msg),
     });
     for (; this.#holds > 0; this.#holds--) dq.holdSync();
-    const arena = this.#arena = new BodyArena();
+    // Messages read back keep ID and body in slabs, as published ones do.
+    const arena = new BodyArena();
     this.#decode = (buf: Uint8Array, off: number, len: number): Message => {
       // §1.4: [8 timestamp][2 attempts][16 ID][body]; ID and body are copied together.
       const n = len - 10;
