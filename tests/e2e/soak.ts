@@ -1,6 +1,6 @@
 /**
  * The soak load of issue 20, and its checks: one nsqd under a mixed load for a given time while its
- * RSS is sampled every second. Shared by `tests/e2e/soak_test.ts` (CI, 60 s per runtime) and
+ * RSS is sampled every second. Shared by `tests/e2e/soak_test.ts` (CI, 90 s per runtime) and
  * `bench/soak.ts` (any length).
  *
  * The load: publishers (PUB, MPUB, DPUB; reconnecting every few seconds) on stable topics, each with
@@ -595,7 +595,7 @@ export function formatSoak(r: SoakReport): string {
 }
 
 /**
- * The 60-s CI soak's leak check: over 30 s neither signal alone is reliable, so it takes both.
+ * The CI soak's leak check (90 s, slope over the last 60): neither signal alone is reliable, so it takes both.
  * - RSS steps up when V8 enlarges its young generation (up to ~20 MB at a time during the first minutes;
  *   since the packed memory queue the steps come later, and one inside the window read 46–50 MB/min), and
  *   Bun's RSS jitters by ±8 MB.
