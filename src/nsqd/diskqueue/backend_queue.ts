@@ -10,11 +10,8 @@ import {
   makeDeliveryMessage,
   type Message,
   MESSAGE_HEADER_LENGTH,
-  MSG_ID_LENGTH,
   readInt32,
 } from "../../protocol/message.ts";
-import { copyBytes } from "../../protocol/bytes.ts";
-import { BodyArena } from "../body_arena.ts";
 import { DiskQueue, type ReadMark } from "./disk_queue.ts";
 import type { Logger } from "../../internal/logger.ts";
 import type { NsqdOptions } from "../options.ts";
@@ -45,6 +42,22 @@ export interface BackendQueue {
 }
 
 /**
+ * A message read back from a disk queue that retains records: its ID and body stay where the queue
+ * copied them, in segments shared by the messages read together, as published ones share slabs.
+ * §1.4: [8 timestamp][2 attempts][16 ID][body].
+ */
+function decodeRetained(buf: Uint8Array, off: number, len: number): Message {
+  return makeDeliveryMessage(
+    buf,
+    off + 10,
+    len - MESSAGE_HEADER_LENGTH,
+    readInt32(buf, off),
+    readInt32(buf, off + 4),
+    (buf[off + 8] << 8) | buf[off + 9],
+  );
+}
+
+/**
  * A disk queue of encoded messages. The queue is opened when it is first written to, or at once when
  * files of it exist (metadata, or a first data file written before a crash): an idle topic or channel
  * costs no disk queue (ten thousand of them, ~1.4 KB each on V8).
@@ -57,7 +70,6 @@ export class DiskBackend implements BackendQueue {
   #dq: DiskQueue | undefined;
   /** Sync holds taken before the queue was opened, handed to it when it is. */
   #holds = 0;
-  #decode: ((buf: Uint8Array, off: number, len: number) => Message) | undefined;
 
   constructor(name: string, dataPath: string, options: NsqdOptions, logger: Logger) {
     this.#name = name;
@@ -80,25 +92,9 @@ export class DiskBackend implements BackendQueue {
       syncEvery: options.syncEvery,
       syncTimeoutMs: options.syncTimeout,
       log: (level, msg) => logger[level](msg),
+      retainRecords: true,
     });
     for (; this.#holds > 0; this.#holds--) dq.holdSync();
-    // Messages read back keep ID and body in slabs, as published ones do.
-    const arena = new BodyArena();
-    this.#decode = (buf: Uint8Array, off: number, len: number): Message => {
-      // §1.4: [8 timestamp][2 attempts][16 ID][body]; ID and body are copied together.
-      const n = len - 10;
-      const at = arena.alloc(n);
-      const dst = arena.buf;
-      copyBytes(buf, off + 10, off + len, dst, at);
-      return makeDeliveryMessage(
-        dst,
-        at,
-        n - MSG_ID_LENGTH,
-        readInt32(buf, off),
-        readInt32(buf, off + 4),
-        (buf[off + 8] << 8) | buf[off + 9],
-      );
-    };
     return this.#dq = dq;
   }
 
@@ -116,7 +112,7 @@ export class DiskBackend implements BackendQueue {
 
   read(): Message | undefined {
     // Records are at least MESSAGE_HEADER_LENGTH bytes (the disk queue's minMsgSize), so they decode.
-    return this.#dq?.readWith(this.#decode!);
+    return this.#dq?.readWith(decodeRetained);
   }
 
   get depth(): number {
