@@ -75,7 +75,8 @@ export class Channel {
   #inFlightPQ = new DeadlineQueue();
   #deferred = new InFlightIndex();
   #deferredPQ = new InFlightQueue();
-  #clients = new Map<number, Consumer>();
+  /** The subscribed clients by ID; made at the first subscription (an idle channel holds none). */
+  #clients: Map<number, Consumer> | undefined;
   #clientList: Consumer[] = [];
   #rr = 0;
   /** Whether the queue scan looks at this channel (see `armDeadlines`, `disarmIfIdle`). */
@@ -341,7 +342,7 @@ export class Channel {
     return this.#deferred.size;
   }
   get clientCount(): number {
-    return this.#clients.size;
+    return this.#clientList.length;
   }
   get clients(): readonly Consumer[] {
     return this.#clientList;
@@ -430,12 +431,13 @@ export class Channel {
   /** Subscribes a client; throws `exiting` once the channel is deleted (upstream's `AddClient`). */
   addClient(client: Consumer): void {
     if (this.#exiting) throw new Error("exiting");
-    if (this.#clients.has(client.id)) return;
+    const clients = this.#clients ??= new Map();
+    if (clients.has(client.id)) return;
     const max = this.#ctx.options.maxChannelConsumers;
-    if (max !== 0 && this.#clients.size >= max) {
+    if (max !== 0 && clients.size >= max) {
       throw new Error(`consumers for ${this.topicName}:${this.name} exceeds limit of ${max}`);
     }
-    this.#clients.set(client.id, client);
+    clients.set(client.id, client);
     this.#clientList.push(client);
   }
 
@@ -445,11 +447,11 @@ export class Channel {
    */
   removeClient(clientId: number): void {
     if (this.#exiting) return;
-    const client = this.#clients.get(clientId);
+    const client = this.#clients?.get(clientId);
     if (!client) return;
-    this.#clients.delete(clientId);
+    this.#clients!.delete(clientId);
     this.#clientList.splice(this.#clientList.indexOf(client), 1);
-    if (this.#clients.size === 0 && this.ephemeral) this.#ctx.onEphemeralChannelEmpty(this);
+    if (this.#clientList.length === 0 && this.ephemeral) this.#ctx.onEphemeralChannelEmpty(this);
   }
 
   pause(): void {
@@ -556,7 +558,7 @@ export class Channel {
         dirty = true;
         this.#inFlight.delete(msg);
         this.timeoutCount++;
-        this.#clients.get(msg.clientId)?.timedOutMessage();
+        this.#clients?.get(msg.clientId)?.timedOutMessage();
         this.#putOrLog(msg);
       }
     } finally {

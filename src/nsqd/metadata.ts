@@ -2,12 +2,13 @@
  * `<data-path>/nsqd.dat` (nsq `nsqd/nsqd.go` `LoadMetadata`/`PersistMetadata`, shared/nsq-reference.md
  * §3.8): the non-ephemeral topics and channels with their paused flags, in upstream's JSON (plus, only when
  * set, `max_msg_age` and `max_depth`, which upstream's reader ignores), written
- * to a temp file, fsynced and renamed. Writes are serialised and coalesced: a change made while a
- * write is under way is written right after it.
+ * to a temp file, fsynced and renamed. Writes are coalesced and spaced out in a burst of changes (see
+ * `MetadataWriter`); at start, topics and channels with files but not in nsqd.dat are created again.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NSQ_VERSION } from "../internal/version.ts";
+import { writeFileAtomic } from "./diskqueue/atomic_file.ts";
 
 export interface ChannelMetadata {
   name: string;
@@ -91,62 +92,93 @@ export function readMetadata(dataPath: string): Metadata | null {
   }
 }
 
-/** Writes `data` to `file` atomically: temp file, fsync, rename (synchronous: rare and small). */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = `${file}.${Math.floor(Math.random() * 2 ** 53)}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    const bytes = new TextEncoder().encode(data);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+/**
+ * The topics and channels that have files in `dataPath` (disk queue metadata or data, an unacknowledged log,
+ * deferred due times), in name order. For the ones a crash kept out of nsqd.dat.
+ */
+export function queuesWithFiles(dataPath: string): { topic: string; channel: string | undefined }[] {
+  const out = new Map<string, { topic: string; channel: string | undefined }>();
+  for (const file of readdirSync(dataPath).sort()) {
+    const name = QUEUE_FILE.exec(file)?.[1];
+    if (name === undefined || out.has(name)) continue;
+    const colon = name.indexOf(":");
+    out.set(
+      name,
+      colon < 0 ? { topic: name, channel: undefined } : {
+        topic: name.slice(0, colon),
+        channel: name.slice(colon + 1),
+      },
+    );
   }
-  renameSync(tmp, file);
+  return [...out.values()];
 }
 
-/** Persists nsqd.dat on request, at most one write at a time, the latest state always last. */
+const QUEUE_FILE = /^(.+)\.(?:diskqueue\.(?:meta|\d{6})|unacked|deferred)\.dat$/;
+
+/** The longest a change waits before nsqd.dat is rewritten (see `MetadataWriter`). */
+export const MAX_METADATA_DELAY_MS = 1000;
+
+/**
+ * Persists nsqd.dat on request, at most one write at a time, the latest state always last. A request
+ * after a quiet spell is written on the next turn of the event loop; in a burst (ten thousand topics
+ * created in a row) the next write waits until nine times the last write's duration has passed since it
+ * ended (at most `MAX_METADATA_DELAY_MS`), so rewrites of the whole file take at most a tenth of the time
+ * instead of growing with the square of the number of topics.
+ */
 export class MetadataWriter {
-  readonly #dataPath: string;
+  readonly #file: string;
   readonly #source: MetadataSource;
   readonly #onError: (err: Error) => void;
-  #scheduled = false;
+  readonly #now: () => number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the next write may start (ms, `#now`'s clock). */
+  #notBefore = 0;
 
-  constructor(dataPath: string, source: MetadataSource, onError: (err: Error) => void) {
-    this.#dataPath = dataPath;
+  constructor(
+    dataPath: string,
+    source: MetadataSource,
+    onError: (err: Error) => void,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#file = metadataFileName(dataPath);
     this.#source = source;
     this.#onError = onError;
+    this.#now = now;
   }
 
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  /** Writes soon (coalesced with other requests in the same turn of the event loop). */
+  /** Writes soon: coalesced with the requests that come before the write. */
   request(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
+    if (this.#timer !== undefined) return;
     this.#timer = setTimeout(() => {
-      this.#scheduled = false;
       this.#timer = undefined;
       this.writeNow();
-    }, 0);
+    }, Math.max(0, this.#notBefore - this.#now()));
+  }
+
+  /** Whether a write is pending. */
+  get pending(): boolean {
+    return this.#timer !== undefined;
   }
 
   /** Drops a pending request (the caller writes now instead). */
   cancel(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#scheduled = false;
   }
 
   /** Writes now; errors go to the error callback. */
   writeNow(): boolean {
+    const started = this.#now();
     try {
-      writeFileAtomic(metadataFileName(this.#dataPath), JSON.stringify(buildMetadata(this.#source)));
+      const json = JSON.stringify(buildMetadata(this.#source));
+      writeFileAtomic(this.#file, new TextEncoder().encode(json));
       return true;
     } catch (err) {
       this.#onError(err as Error);
       return false;
+    } finally {
+      const ended = this.#now();
+      this.#notBefore = ended + Math.min(MAX_METADATA_DELAY_MS, 9 * (ended - started));
     }
   }
 }

@@ -17,10 +17,16 @@ import { join } from "node:path";
 import { nowNs } from "../protocol/message.ts";
 import { newMessage } from "./body_arena.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
-import { isValidChannelName, isValidTopicName } from "../protocol/names.ts";
+import { isEphemeral, isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./diskqueue/backend_queue.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
-import { metadataFileName, MetadataWriter, readMetadata } from "./metadata.ts";
+import {
+  metadataFileName,
+  MetadataWriter,
+  queuesWithFiles,
+  readMetadata,
+  type TopicMetadata,
+} from "./metadata.ts";
 import { formatListenAddr, parseHostPort } from "../internal/address.ts";
 import type { Channel } from "./channel.ts";
 import { type ClientContext, ClientV2 } from "./client_v2.ts";
@@ -334,11 +340,10 @@ export class Nsqd {
 
   /** `LoadMetadata`: topics and channels (and paused flags) of the last run; invalid names skipped. */
   #loadMetadata(): void {
-    const m = readMetadata(this.dataPath);
-    if (m === null) return;
+    const topics = this.#withQueuesOnDisk(readMetadata(this.dataPath)?.topics ?? []);
     this.#loading = true;
     try {
-      for (const t of m.topics ?? []) {
+      for (const t of topics) {
         if (typeof t?.name !== "string" || !isValidTopicName(t.name)) {
           this.logger.warn(`skipping creation of invalid topic ${t?.name}`);
           continue;
@@ -366,6 +371,35 @@ export class Nsqd {
     } finally {
       this.#loading = false;
     }
+  }
+
+  /**
+   * Beyond upstream: `topics` (from nsqd.dat) plus the topics and channels that have files in the data
+   * path but are not listed — created shortly before a crash, before nsqd.dat was rewritten — so that
+   * their messages are delivered rather than left on disk.
+   */
+  #withQueuesOnDisk(topics: TopicMetadata[]): TopicMetadata[] {
+    const byName = new Map<string, TopicMetadata>();
+    for (const t of topics) if (typeof t?.name === "string") byName.set(t.name, t);
+    const out = [...topics];
+    for (const { topic, channel } of queuesWithFiles(this.dataPath)) {
+      if (!isValidTopicName(topic) || isEphemeral(topic)) continue;
+      if (channel !== undefined && (!isValidChannelName(channel) || isEphemeral(channel))) continue;
+      let t = byName.get(topic);
+      if (t === undefined) {
+        t = { name: topic, paused: false, channels: null };
+        byName.set(topic, t);
+        out.push(t);
+        this.logger.warn(`TOPIC(${topic}): has files in ${this.dataPath} but is not in nsqd.dat: created`);
+      }
+      if (channel !== undefined && !(t.channels ?? []).some((c) => c?.name === channel)) {
+        t.channels = [...(t.channels ?? []), { name: channel, paused: false }];
+        this.logger.warn(
+          `TOPIC(${topic}): channel ${channel} has files in ${this.dataPath} but is not in nsqd.dat: created`,
+        );
+      }
+    }
+    return out;
   }
 
   /** `PUT /config/nsqlookupd_tcp_addresses`: the lookupd peers to use (added and removed live). */

@@ -18,12 +18,17 @@ for (let i = 0; i < 4096; i++) {
   for (let j = 0; j < 3; j++) SEQ_HEX[i * 3 + j] = h.charCodeAt(j);
 }
 
+const NO_PREFIX = new Uint8Array(0);
+
 export class GuidFactory {
   readonly #nodeId: number;
   #lastTs = -1;
   #sequence = 0;
-  /** The first 13 hex digits (time and node) as ASCII, which change once per tick. */
-  readonly #prefix = new Uint8Array(13);
+  /**
+   * The first 13 hex digits (time and node) as ASCII, which change once per tick; made at the first ID (an
+   * idle topic does not hold one: a small typed array costs ~200 bytes on V8).
+   */
+  #prefix = NO_PREFIX;
 
   constructor(nodeId: number) {
     if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId >= 1024) {
@@ -46,8 +51,9 @@ export class GuidFactory {
     } else {
       this.#sequence = 0;
     }
-    const prefix = this.#prefix;
+    let prefix = this.#prefix;
     if (ts !== this.#lastTs) {
+      if (prefix === NO_PREFIX) prefix = this.#prefix = new Uint8Array(13);
       this.#lastTs = ts;
       const t = ts - TWEPOCH;
       // The top 32 bits are t >> 10; the low 32 bits hold t's low 10 bits, the node (10 bits) and the

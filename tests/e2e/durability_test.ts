@@ -11,6 +11,11 @@ async function post(url: string): Promise<void> {
   assert.equal(res.status, 200, url);
 }
 
+async function pub(url: string, body: string): Promise<void> {
+  const res = await fetch(url, { method: "POST", body });
+  assert.equal(await res.text(), "OK", url);
+}
+
 runtimeTest(
   "topics, channels and paused flags survive a restart through nsqd.dat; ephemeral ones do not",
   async (rt) => {
@@ -99,3 +104,58 @@ runtimeTest("a second nsqd on the same --data-path fails to start with exit code
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+runtimeTest(
+  "topics and channels with files but missing from nsqd.dat (a crash before it was rewritten) are created again with their messages",
+  async (rt) => {
+    const dir = await tempDir();
+    try {
+      const a = await startNsqd(rt, [`--data-path=${dir}`]);
+      for (const t of ["kept", "lost", "bare"]) await post(`${a.httpUrl}/topic/create?topic=${t}`);
+      await post(`${a.httpUrl}/channel/create?topic=kept&channel=a`);
+      await post(`${a.httpUrl}/channel/create?topic=kept&channel=late`);
+      await post(`${a.httpUrl}/channel/create?topic=lost&channel=ch`);
+      for (let i = 0; i < 3; i++) {
+        await pub(`${a.httpUrl}/pub?topic=kept`, `k${i}`);
+        await pub(`${a.httpUrl}/pub?topic=lost`, `l${i}`);
+        await pub(`${a.httpUrl}/pub?topic=bare`, `b${i}`);
+      }
+      assert.equal(await a.stop(), 0);
+      // As if the last rewrite of nsqd.dat had come before `late`, `lost` and `bare` were created.
+      await Deno.writeTextFile(
+        `${dir}/nsqd.dat`,
+        '{"topics":[{"name":"kept","paused":true,"channels":[{"name":"a","paused":true}]}],"version":"1.3.0"}',
+      );
+
+      const b = await startNsqd(rt, [`--data-path=${dir}`]);
+      await b.proc.waitForLine(
+        /TOPIC\(kept\): channel late has files in .* but is not in nsqd\.dat: created/,
+      );
+      await b.proc.waitForLine(/TOPIC\(lost\): has files in .* but is not in nsqd\.dat: created/);
+      const s = await b.stats();
+      type C = { channel_name: string; depth: number; paused: boolean };
+      type T = { topic_name: string; depth: number; paused: boolean; channels: C[] };
+      assert.deepEqual(
+        s.topics.map((
+          t: T,
+        ) => [t.topic_name, t.paused, t.depth, t.channels.map((c) => [c.channel_name, c.paused, c.depth])]),
+        [
+          ["bare", false, 3, []],
+          ["kept", true, 0, [["a", true, 3], ["late", false, 3]]],
+          ["lost", false, 0, [["ch", false, 3]]],
+        ],
+      );
+      const meta = JSON.parse(await Deno.readTextFile(`${dir}/nsqd.dat`));
+      assert.deepEqual(
+        meta.topics.map((t: { name: string; channels: { name: string }[] | null }) => [
+          t.name,
+          (t.channels ?? []).map((c) => c.name),
+        ]),
+        [["bare", []], ["kept", ["a", "late"]], ["lost", ["ch"]]],
+      );
+      assert.equal(await b.stop(), 0);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
