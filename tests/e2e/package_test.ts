@@ -142,7 +142,9 @@ Deno.test({
               `unexpected file ${f}`,
             );
           }
-          for (const f of ["package.json", "lib/mod.js", "lib/mod.d.ts", "lib/src/platform/deno.js"]) {
+          for (
+            const f of ["package.json", "LICENSE", "lib/mod.js", "lib/mod.d.ts", "lib/src/platform/deno.js"]
+          ) {
             assert.ok(files.includes(f), `${f} missing from the tarball`);
           }
         },
