@@ -86,7 +86,12 @@ export function readMetadata(dataPath: string): Metadata | null {
   }
   try {
     const m = JSON.parse(text) as Metadata;
-    return { topics: Array.isArray(m?.topics) ? m.topics : null, version: String(m?.version ?? "") };
+    const topics = Array.isArray(m?.topics) ? m.topics : null;
+    // What is not a list is no list (as for `topics`): a channel with files comes back anyway.
+    for (const t of topics ?? []) {
+      if (typeof t === "object" && t !== null && !Array.isArray(t.channels)) t.channels = null;
+    }
+    return { topics, version: String(m?.version ?? "") };
   } catch (err) {
     throw new Error(`failed to parse metadata in ${file} - ${(err as Error).message}`);
   }

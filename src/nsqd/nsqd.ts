@@ -392,9 +392,8 @@ export class Nsqd {
         out.push(t);
         this.logger.warn(`TOPIC(${topic}): has files in ${this.dataPath} but is not in nsqd.dat: created`);
       }
-      const listed = Array.isArray(t.channels) ? t.channels : [];
-      if (channel !== undefined && !listed.some((c) => c?.name === channel)) {
-        t.channels = [...listed, { name: channel, paused: false }];
+      if (channel !== undefined && !(t.channels ?? []).some((c) => c?.name === channel)) {
+        t.channels = [...(t.channels ?? []), { name: channel, paused: false }];
         this.logger.warn(
           `TOPIC(${topic}): channel ${channel} has files in ${this.dataPath} but is not in nsqd.dat: created`,
         );

@@ -11,6 +11,7 @@ import {
   type MetadataSource,
   MetadataWriter,
   queuesWithFiles,
+  readMetadata,
 } from "../../src/nsqd/metadata.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -112,6 +113,29 @@ Deno.test("queuesWithFiles lists each topic and channel with disk queue files, a
       { topic: "b", channel: undefined },
       { topic: "c", channel: "z" },
     ]);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("readMetadata takes what is not a list of topics or channels for none, as upstream's nulls", () => {
+  const dir = mkdtempSync(join(tmpdir(), "nsqd-meta-"));
+  try {
+    writeFileSync(
+      join(dir, "nsqd.dat"),
+      '{"topics":[{"name":"a","paused":false,"channels":5},{"name":"b","paused":true,"channels":[{"name":"c","paused":false}]}],"version":"1.2.1"}',
+    );
+    assert.deepEqual(readMetadata(dir), {
+      topics: [
+        { name: "a", paused: false, channels: null },
+        { name: "b", paused: true, channels: [{ name: "c", paused: false }] },
+      ],
+      version: "1.2.1",
+    });
+    writeFileSync(join(dir, "nsqd.dat"), '{"topics":{"a":1},"version":"1.3.0"}');
+    assert.deepEqual(readMetadata(dir), { topics: null, version: "1.3.0" });
+    writeFileSync(join(dir, "nsqd.dat"), "{not json");
+    assert.throws(() => readMetadata(dir), /^Error: failed to parse metadata in .*nsqd\.dat - /);
   } finally {
     rmSync(dir, { recursive: true });
   }
