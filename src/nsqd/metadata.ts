@@ -9,6 +9,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NSQ_VERSION } from "../internal/version.ts";
 import { writeFileAtomic } from "./diskqueue/atomic_file.ts";
+import { DEFERRED_TIMES_SUFFIX } from "./diskqueue/deferred_times.ts";
+import { DiskQueue } from "./diskqueue/disk_queue.ts";
+import { UNACKED_LOG_SUFFIX } from "./diskqueue/unacked_log.ts";
 
 export interface ChannelMetadata {
   name: string;
@@ -104,7 +107,8 @@ export function readMetadata(dataPath: string): Metadata | null {
 export function queuesWithFiles(dataPath: string): { topic: string; channel: string | undefined }[] {
   const out = new Map<string, { topic: string; channel: string | undefined }>();
   for (const file of readdirSync(dataPath).sort()) {
-    const name = QUEUE_FILE.exec(file)?.[1];
+    const name = DiskQueue.nameOfFile(file) ?? withoutSuffix(file, UNACKED_LOG_SUFFIX) ??
+      withoutSuffix(file, DEFERRED_TIMES_SUFFIX);
     if (name === undefined || out.has(name)) continue;
     const colon = name.indexOf(":");
     out.set(
@@ -118,7 +122,9 @@ export function queuesWithFiles(dataPath: string): { topic: string; channel: str
   return [...out.values()];
 }
 
-const QUEUE_FILE = /^(.+)\.(?:diskqueue\.(?:meta|\d{6})|unacked|deferred)\.dat$/;
+function withoutSuffix(file: string, suffix: string): string | undefined {
+  return file.length > suffix.length && file.endsWith(suffix) ? file.slice(0, -suffix.length) : undefined;
+}
 
 /** The longest a change waits before nsqd.dat is rewritten (see `MetadataWriter`). */
 export const MAX_METADATA_DELAY_MS = 1000;

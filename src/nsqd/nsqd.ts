@@ -19,6 +19,8 @@ import { newMessage } from "./body_arena.ts";
 import { holdClock, monoMs, releaseClock, smallInt } from "./clock.ts";
 import { isEphemeral, isValidChannelName, isValidTopicName } from "../protocol/names.ts";
 import { DiskBackend } from "./diskqueue/backend_queue.ts";
+import { DEFERRED_TIMES_SUFFIX } from "./diskqueue/deferred_times.ts";
+import { UNACKED_LOG_SUFFIX } from "./diskqueue/unacked_log.ts";
 import { lookupdTopicChannels, LookupLoop, type LookupPeer } from "./lookup.ts";
 import {
   metadataFileName,
@@ -107,12 +109,15 @@ export class Nsqd {
       onChannelChange: (topic, channel, created) => this.#onChannelChange(topic, channel, created),
       createBackend: (name) => new DiskBackend(name, this.dataPath, options, this.logger),
       unackedLog: (name) => ({
-        path: join(this.dataPath, `${name}.unacked.dat`),
+        path: join(this.dataPath, name + UNACKED_LOG_SUFFIX),
         enabled: options.memQueueSize === 0,
       }),
       deferredTimes: (name) =>
         options.persistDeferred
-          ? { path: join(this.dataPath, `${name}.deferred.dat`), maxInMemory: options.maxDeferredInMemory }
+          ? {
+            path: join(this.dataPath, name + DEFERRED_TIMES_SUFFIX),
+            maxInMemory: options.maxDeferredInMemory,
+          }
           : undefined,
       logError: (msg) => this.logger.error(msg),
       isDraining: () => this.#draining,
@@ -374,14 +379,13 @@ export class Nsqd {
   }
 
   /**
-   * Beyond upstream: `topics` (from nsqd.dat) plus the topics and channels that have files in the data
+   * Beyond upstream: adds to `topics` (read from nsqd.dat) the topics and channels that have files in the data
    * path but are not listed — created shortly before a crash, before nsqd.dat was rewritten — so that
    * their messages are delivered rather than left on disk.
    */
   #withQueuesOnDisk(topics: TopicMetadata[]): TopicMetadata[] {
     const byName = new Map<string, TopicMetadata>();
     for (const t of topics) if (typeof t?.name === "string") byName.set(t.name, t);
-    const out = [...topics];
     for (const { topic, channel } of queuesWithFiles(this.dataPath)) {
       if (!isValidTopicName(topic) || isEphemeral(topic)) continue;
       if (channel !== undefined && (!isValidChannelName(channel) || isEphemeral(channel))) continue;
@@ -389,17 +393,17 @@ export class Nsqd {
       if (t === undefined) {
         t = { name: topic, paused: false, channels: null };
         byName.set(topic, t);
-        out.push(t);
+        topics.push(t);
         this.logger.warn(`TOPIC(${topic}): has files in ${this.dataPath} but is not in nsqd.dat: created`);
       }
       if (channel !== undefined && !(t.channels ?? []).some((c) => c?.name === channel)) {
-        t.channels = [...(t.channels ?? []), { name: channel, paused: false }];
+        (t.channels ??= []).push({ name: channel, paused: false });
         this.logger.warn(
           `TOPIC(${topic}): channel ${channel} has files in ${this.dataPath} but is not in nsqd.dat: created`,
         );
       }
     }
-    return out;
+    return topics;
   }
 
   /** `PUT /config/nsqlookupd_tcp_addresses`: the lookupd peers to use (added and removed live). */

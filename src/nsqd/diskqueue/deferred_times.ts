@@ -14,6 +14,9 @@ import { type Message, messageIdFromBytes, MSG_ID_LENGTH } from "../../protocol/
 
 const RECORD = MSG_ID_LENGTH + 8;
 
+/** The due times of the channel queue `name` (`topic:channel`) are in `<name>` + this, beside its disk queue. */
+export const DEFERRED_TIMES_SUFFIX = ".deferred.dat";
+
 export class DeferredTimes {
   readonly #path: string;
   #fd: number | undefined;

@@ -125,6 +125,9 @@ function parseMetadata(text: string): [number, number, number, number, number] |
 }
 
 /** A go-diskqueue v1.1.0 compatible on-disk queue (see the module comment). */
+/** `<name>.diskqueue.meta.dat` and `<name>.diskqueue.<6 digits>.dat`. */
+const FILE_NAME = /^(.+)\.diskqueue\.(?:meta|\d{6})\.dat$/;
+
 export class DiskQueue {
   readonly #opts: DiskQueueOptions;
   readonly #metaPath: string;
@@ -192,6 +195,11 @@ export class DiskQueue {
     this.#opts = opts;
     this.#metaPath = join(opts.dataPath, `${opts.name}.diskqueue.meta.dat`);
     this.#chunk = Math.max(READ_CHUNK, opts.maxMsgSize + 4);
+  }
+
+  /** The name of the queue whose metadata or data file `fileName` is, if it is one. */
+  static nameOfFile(fileName: string): string | undefined {
+    return FILE_NAME.exec(fileName)?.[1];
   }
 
   /** Whether the queue named `name` has files in `dataPath` to pick up (metadata, or its first data file). */

@@ -73,6 +73,9 @@ export interface UnackedLogOptions {
   compactAboveBytes?: number;
 }
 
+/** The log of the channel queue `name` (`topic:channel`) is `<name>` + this, beside its disk queue. */
+export const UNACKED_LOG_SUFFIX = ".unacked.dat";
+
 export class UnackedLog {
   readonly #path: string;
   readonly #opts: UnackedLogOptions;
